@@ -1,0 +1,63 @@
+import { OAuthError, OAuthErrorCode, verifyBearerToken, type AuthInfo, type OAuthTokenVerifier } from '@modelcontextprotocol/server';
+import { hashToken } from '../shared/tokens.js';
+import type { Learner, UsersStore } from './store/users.js';
+
+/** Far enough ahead that a token stays valid until revoked (the SDK insists on an expiry). */
+const NO_EXPIRY_S = 4_102_444_800; // 2100-01-01
+
+export type AuthOutcome = { ok: true; authInfo: AuthInfo } | { ok: false; status: 401; message: string; hint: string };
+
+function authInfoFor(learner: Learner, token: string): AuthInfo {
+  return {
+    token,
+    clientId: `learner:${learner.name}`,
+    scopes: ['learn'],
+    expiresAt: NO_EXPIRY_S,
+    extra: { learnerId: learner.id, learnerName: learner.name },
+  };
+}
+
+/**
+ * Who is calling over HTTP. A bearer token names a learner (tokens are stored hashed, issued by
+ * `mcp-starterctl learners add`); without one, the local learner, unless tokens are required.
+ */
+export class HttpAuthenticator {
+  private readonly verifier: OAuthTokenVerifier;
+
+  constructor(
+    users: UsersStore,
+    private readonly localLearner: Learner,
+    private readonly requireToken: boolean,
+  ) {
+    this.verifier = {
+      verifyAccessToken: (token) => {
+        const learner = users.findByTokenHash(hashToken(token));
+        if (!learner) return Promise.reject(new OAuthError(OAuthErrorCode.InvalidToken, 'unknown or revoked token'));
+        return Promise.resolve(authInfoFor(learner, token));
+      },
+    };
+  }
+
+  async authenticate(header: string | undefined): Promise<AuthOutcome> {
+    if (header === undefined || header === '') {
+      if (!this.requireToken) return { ok: true, authInfo: authInfoFor(this.localLearner, '') };
+      return {
+        ok: false,
+        status: 401,
+        message: 'This server needs a learner token.',
+        hint: 'Send the header "Authorization: Bearer <token>"; the operator creates a token with `mcp-starterctl learners add NAME`.',
+      };
+    }
+    try {
+      return { ok: true, authInfo: await verifyBearerToken(header, { verifier: this.verifier }) };
+    } catch {
+      // Which check failed (malformed header, unknown or revoked token) is not told to the caller.
+      return {
+        ok: false,
+        status: 401,
+        message: 'The bearer token was not accepted (mistyped, revoked, or not a "Bearer <token>" header).',
+        hint: 'Check the Authorization header of your client; the operator can issue a new token with `mcp-starterctl learners add NAME`.',
+      };
+    }
+  }
+}

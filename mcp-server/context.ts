@@ -1,0 +1,20 @@
+import type { Logger } from '../shared/logger.js';
+import type { ActivityTracker } from './activity.js';
+import type { Catalog } from './catalog-loader.js';
+import type { Learning } from './learning.js';
+import type { Learner } from './store/users.js';
+
+/** What the tools, resources and prompts of one MCP server instance use. Built once per process. */
+export interface ServerDeps {
+  learning: Learning;
+  catalog: Catalog;
+  locale: string;
+  activity: ActivityTracker;
+  log: Logger;
+}
+
+/** Who is calling, fixed by the transport (stdio: the local learner; HTTP: the bearer token's). */
+export interface CallContext {
+  learner: Learner;
+  transport: 'stdio' | 'http';
+}

@@ -1,0 +1,105 @@
+import { createMcpHandler } from '@modelcontextprotocol/server';
+import { AppError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { Config } from '../shared/schemas/config.js';
+import { version } from '../shared/version.js';
+import type { LearningApp } from './app.js';
+import { HttpAuthenticator } from './auth.js';
+import type { DaemonLink } from './ipc.js';
+import { serverFactory } from './server.js';
+import { RequestStats } from './stats.js';
+import { HttpTransport, isLoopbackHost } from './transports/http.js';
+
+export interface RunHttpOptions {
+  app: LearningApp;
+  config: Config;
+  log: Logger;
+  link: DaemonLink | undefined;
+  /** Wait for the daemon's listening socket instead of binding host:port. */
+  useHandle: boolean;
+  /** Called once the server has stopped (drained or closed): exit code. */
+  onStopped: (code: number) => void;
+}
+
+/** Serves HTTP: binds (or takes the daemon's socket), reports to the daemon, drains on request. */
+export async function runHttp({
+  app,
+  config,
+  log,
+  link,
+  useHandle,
+  onStopped,
+}: RunHttpOptions): Promise<{ stop: (timeoutMs: number) => Promise<void> }> {
+  const { host, port, requireAuth } = config.server;
+  if (!isLoopbackHost(host) && !requireAuth) {
+    throw new AppError('E_UNSAFE_BIND', `Refusing to serve on ${host} without authentication.`, {
+      hint: 'Set "server": {"requireAuth": true} (and give learners tokens with `mcp-starterctl learners add NAME`), or bind 127.0.0.1.',
+    });
+  }
+  const startedAt = performance.now();
+  const stats = new RequestStats();
+  const handler = createMcpHandler(serverFactory(app.deps, app.localLearner), {
+    legacy: 'stateless',
+    maxRequestBodySize: config.server.maxBodyBytes,
+    onerror: (err) => log.debug({ err }, 'MCP request rejected'),
+  });
+  const transport = new HttpTransport({
+    config: config.server,
+    handler,
+    auth: new HttpAuthenticator(app.users, app.localLearner, requireAuth),
+    stats,
+    log,
+    health: () => {
+      const db = app.databaseOk();
+      return {
+        ok: db.ok,
+        body: {
+          status: db.ok ? 'ok' : 'degraded',
+          version: version(),
+          uptimeMs: Math.round(performance.now() - startedAt),
+          inFlight: stats.inFlight,
+          openStreams: stats.openStreams,
+          activeLearners: app.deps.activity.activeLearners,
+          database: db.ok ? { ok: true } : { ok: false, error: db.error },
+          tutorials: db.ok ? db.tutorials : null,
+        },
+      };
+    },
+  });
+  const address = await transport.listen(useHandle && link ? await link.waitForHandle(config.restart.readyTimeoutMs) : { host, port });
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}/mcp`;
+  log.info({ event: 'listening', transport: 'http', url, viaDaemon: useHandle }, `serving MCP at ${url}`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (timeoutMs: number, handover = false): Promise<void> => {
+    stopping ??= (async () => {
+      log.info(
+        { event: 'drain_start', timeoutMs, handover, inFlight: stats.inFlight, activeLearners: app.deps.activity.activeLearners },
+        'draining',
+      );
+      link?.send({
+        type: 'draining',
+        inFlight: stats.inFlight,
+        openStreams: stats.openStreams,
+        activeLearners: app.deps.activity.activeLearners,
+      });
+      const { forced } = await transport.drain(timeoutMs, { handover });
+      log.info({ event: 'drain_end', forced }, forced ? 'drain timed out; closed the remaining connections' : 'drained');
+      link?.close();
+      onStopped(0);
+    })();
+    return stopping;
+  };
+  if (link) {
+    link.onDrain((msg) => void stop(msg.timeoutMs, msg.handover));
+    link.startStats(config.stats.intervalMs, () => ({
+      type: 'stats',
+      at: new Date().toISOString(),
+      activeLearners: app.deps.activity.activeLearners,
+      ...stats.snapshot(),
+    }));
+    link.send({ type: 'ready', pid: process.pid, version: version(), url, tutorials: app.catalog.tutorials.length });
+  }
+  return { stop: (timeoutMs) => stop(timeoutMs) };
+}

@@ -1,0 +1,92 @@
+import { Server as NetServer } from 'node:net';
+import { AppError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { ParentMessage, type ChildMessage } from '../shared/schemas/ipc.js';
+
+type DrainRequest = Extract<ParentMessage, { type: 'drain' }>;
+
+/**
+ * The child's side of the IPC channel to mcp-starterd: reports (`ready`, `stats`, `draining`),
+ * takes the listening socket and `drain` orders, and ends the process when the channel closes
+ * so that a dead daemon never leaves an orphan.
+ */
+export class DaemonLink {
+  private handleWaiters: Array<(server: NetServer) => void> = [];
+  private drainHandler: ((msg: DrainRequest) => void) | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly log: Logger) {
+    process.on('message', (raw: unknown, handle: unknown) => this.onMessage(raw, handle));
+  }
+
+  /** The link when this process was forked with an IPC channel, else undefined. */
+  static attach(log: Logger, onDisconnect: () => void): DaemonLink | undefined {
+    if (typeof process.send !== 'function') return undefined;
+    const link = new DaemonLink(log);
+    process.once('disconnect', () => {
+      log.warn({ event: 'daemon_gone' }, 'IPC channel to the daemon closed; exiting');
+      onDisconnect();
+    });
+    return link;
+  }
+
+  private onMessage(raw: unknown, handle: unknown): void {
+    const parsed = ParentMessage.safeParse(raw);
+    if (!parsed.success) {
+      this.log.warn({ message: raw }, 'ignored an unknown IPC message');
+      return;
+    }
+    const msg = parsed.data;
+    switch (msg.type) {
+      case 'listen':
+        if (!(handle instanceof NetServer)) {
+          this.log.warn('listen message came without a listening socket; ignored');
+          return;
+        }
+        for (const w of this.handleWaiters.splice(0)) w(handle);
+        return;
+      case 'drain':
+        if (this.drainHandler) this.drainHandler(msg);
+        else this.log.warn('drain requested before the server was ready; ignored');
+        return;
+    }
+  }
+
+  /** Waits for the daemon to pass the listening socket. */
+  waitForHandle(timeoutMs: number): Promise<NetServer> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new AppError('E_INTERNAL', `No listening socket arrived from the daemon within ${timeoutMs} ms.`, {
+            hint: 'Restart mcp-starterd.',
+          }),
+        );
+      }, timeoutMs);
+      this.handleWaiters.push((server) => {
+        clearTimeout(timer);
+        resolve(server);
+      });
+    });
+  }
+
+  onDrain(handler: (msg: DrainRequest) => void): void {
+    this.drainHandler = handler;
+  }
+
+  send(msg: ChildMessage): void {
+    if (!process.connected || !process.send) return;
+    process.send(msg, undefined, {}, (err: Error | null) => {
+      if (err) this.log.debug({ err }, 'IPC send failed (daemon going away)');
+    });
+  }
+
+  /** Sends `stats` every `intervalMs` until `close`. */
+  startStats(intervalMs: number, snapshot: () => ChildMessage): void {
+    this.statsTimer = setInterval(() => this.send(snapshot()), intervalMs);
+    this.statsTimer.unref();
+  }
+
+  close(): void {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+  }
+}

@@ -1,0 +1,101 @@
+import { migrate, openDatabase, type Db, type Migration } from './sqlite.js';
+
+/** ISO-8601 UTC with milliseconds, the one timestamp format in the learning database. */
+export const SQL_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
+
+/** Ordered, append-only: never edit a shipped migration, add the next version. */
+export const LEARNING_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'learners, tutorials, progress, sessions',
+    up: `
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        -- sha256 (hex) of the learner's bearer token; NULL for the local learner
+        token_hash TEXT UNIQUE,
+        created_at TEXT NOT NULL DEFAULT (${SQL_NOW}),
+        revoked_at TEXT,
+        last_activity TEXT
+      );
+      CREATE TABLE tutorials (
+        id TEXT PRIMARY KEY,
+        position INTEGER NOT NULL,
+        level TEXT NOT NULL,
+        estimated_minutes INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        step_count INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        -- completed / started, 0..1; kept by daily maintenance
+        completion_rate REAL NOT NULL DEFAULT 0,
+        -- mean completion_time in seconds of those who completed; NULL until someone has
+        average_time REAL,
+        -- set when the tutorial left the catalogue files; its progress rows are kept
+        retired_at TEXT,
+        updated_at TEXT NOT NULL DEFAULT (${SQL_NOW})
+      );
+      CREATE TABLE tutorial_steps (
+        tutorial_id TEXT NOT NULL REFERENCES tutorials(id) ON DELETE CASCADE,
+        locale TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        step_key TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        question TEXT,
+        hint TEXT NOT NULL,
+        PRIMARY KEY (tutorial_id, locale, position)
+      );
+      CREATE TABLE user_progress (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        tutorial_id TEXT NOT NULL REFERENCES tutorials(id),
+        status TEXT NOT NULL CHECK (status IN ('not_started', 'in_progress', 'completed')),
+        -- 0-based index of the step the learner is on
+        current_step INTEGER NOT NULL DEFAULT 0,
+        wrong_answers INTEGER NOT NULL DEFAULT 0,
+        hints_used INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT,
+        completed_at TEXT,
+        -- seconds from started_at to completed_at
+        completion_time REAL,
+        updated_at TEXT NOT NULL DEFAULT (${SQL_NOW}),
+        PRIMARY KEY (user_id, tutorial_id)
+      );
+      CREATE INDEX user_progress_tutorial_status ON user_progress (tutorial_id, status);
+      CREATE TABLE user_sessions (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        transport TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        last_activity TEXT NOT NULL,
+        ended_at TEXT
+      );
+      CREATE INDEX user_sessions_user ON user_sessions (user_id, ended_at);
+      CREATE INDEX user_sessions_last_activity ON user_sessions (last_activity);
+    `,
+  },
+];
+
+/** Opens the learning database (synchronous=FULL: acknowledged progress survives SIGKILL and power loss) and migrates it. */
+export function openLearningDb(file: string, options: { busyTimeoutMs?: number } = {}): Db {
+  const db = openDatabase(file, { synchronous: 'FULL', busyTimeoutMs: options.busyTimeoutMs ?? 5_000 });
+  try {
+    migrate(db, LEARNING_MIGRATIONS);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** Recomputes `tutorials.completion_rate` and `average_time` from progress. */
+export function recomputeTutorialStats(db: Db): void {
+  db.exec(`
+    UPDATE tutorials SET
+      completion_rate = COALESCE((
+        SELECT CAST(SUM(status = 'completed') AS REAL) / NULLIF(SUM(status IN ('in_progress', 'completed')), 0)
+        FROM user_progress p WHERE p.tutorial_id = tutorials.id), 0),
+      average_time = (
+        SELECT AVG(completion_time) FROM user_progress p
+        WHERE p.tutorial_id = tutorials.id AND status = 'completed' AND completion_time IS NOT NULL)
+  `);
+}

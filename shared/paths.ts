@@ -1,0 +1,94 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppError } from './errors.js';
+
+/** Every file and folder inside the data dir, by role. */
+export interface DataPaths {
+  dataDir: string;
+  learningDb: string;
+  opsDb: string;
+  socket: string;
+  lockFile: string;
+  daemonPidFile: string;
+  childPidFile: string;
+  logsDir: string;
+  backupsDir: string;
+  reportsDir: string;
+}
+
+export interface DataDirSource {
+  /** `--data-dir` */
+  flag?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/**
+ * DESIGN.md's rule: `--data-dir`, else `MCP_STARTER_DATA_DIR`, else `./data` when run by npm in
+ * this checkout (`npm start`), else `$XDG_STATE_HOME/mcp-starter` (`~/.local/state/mcp-starter`).
+ */
+export function resolveDataDir(source: DataDirSource = {}): string {
+  const env = source.env ?? process.env;
+  const cwd = source.cwd ?? process.cwd();
+  if (source.flag !== undefined && source.flag !== '') return resolve(cwd, source.flag);
+  const fromEnv = env['MCP_STARTER_DATA_DIR'];
+  if (fromEnv !== undefined && fromEnv !== '') return resolve(cwd, fromEnv);
+  if (env['npm_package_name'] === 'mcp-starter') return resolve(cwd, 'data');
+  const stateHome = env['XDG_STATE_HOME'];
+  const base = stateHome !== undefined && stateHome !== '' ? stateHome : join(homedir(), '.local', 'state');
+  return join(base, 'mcp-starter');
+}
+
+export function dataPaths(dataDir: string): DataPaths {
+  return {
+    dataDir,
+    learningDb: join(dataDir, 'mcp-starter.db'),
+    opsDb: join(dataDir, 'ops.db'),
+    socket: join(dataDir, 'mcp-starterd.sock'),
+    lockFile: join(dataDir, 'mcp-starterd.lock'),
+    daemonPidFile: join(dataDir, 'mcp-starterd.pid'),
+    childPidFile: join(dataDir, 'mcp-starter-server.pid'),
+    logsDir: join(dataDir, 'logs'),
+    backupsDir: join(dataDir, 'backups'),
+    reportsDir: join(dataDir, 'reports'),
+  };
+}
+
+function makeDir(dir: string): void {
+  try {
+    // mode applies only to folders this call creates; an existing folder keeps the owner's choice.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new AppError('E_DATA_DIR', `Cannot use data directory ${dir} (${code}).`, {
+      hint:
+        code === 'EACCES' || code === 'EPERM'
+          ? 'Choose a folder you can write to with --data-dir or MCP_STARTER_DATA_DIR, or fix its permissions.'
+          : 'Point --data-dir (or MCP_STARTER_DATA_DIR) at a folder, not a file.',
+      cause: err,
+    });
+  }
+}
+
+/** Creates the data dir and its sub-folders (mode 0700) and returns their paths. */
+export function ensureDataDir(dataDir: string): DataPaths {
+  const paths = dataPaths(dataDir);
+  for (const dir of [paths.dataDir, paths.logsDir, paths.backupsDir, paths.reportsDir]) makeDir(dir);
+  return paths;
+}
+
+let rootCache: string | undefined;
+
+/** The package's own folder (where package.json is), from source under tsx or from dist/. */
+export function packageRoot(): string {
+  if (rootCache !== undefined) return rootCache;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'mcp-server'))) return (rootCache = dir);
+    dir = dirname(dir);
+  }
+  throw new AppError('E_INTERNAL', 'Cannot find the mcp-starter package folder.', { hint: 'Reinstall the package.' });
+}

@@ -1,0 +1,173 @@
+import { z } from 'zod';
+
+/**
+ * The configuration: one JSON file, every key defaulted, unknown keys rejected by name.
+ * Defaults follow the operations manual (thresholds, drain, log rotation, schedule).
+ * `etc/mcp-starter.schema.json` is generated from this schema (`npm run gen:schema`).
+ */
+
+const Port = z.number().int().min(0).max(65535);
+const PositiveMs = z.number().int().min(1);
+const Percent = z.number().min(1).max(100);
+const Cron = z
+  .string()
+  .trim()
+  .regex(/^(\S+\s+){4,5}\S+$/, 'use a 5- or 6-field cron pattern, e.g. "0 2 * * *" for 02:00 every day');
+
+const Server = z
+  .strictObject({
+    /** Address the HTTP transport binds; a non-loopback address requires `requireAuth`. */
+    host: z.string().trim().min(1).default('127.0.0.1'),
+    port: Port.default(8000),
+    /** Extra Host header names accepted (DNS-rebinding protection); loopback names are always accepted on a loopback bind. */
+    allowedHosts: z.array(z.string().trim().min(1)).default([]),
+    /** Extra Origin host names accepted from browsers; loopback origins are always accepted on a loopback bind. */
+    allowedOrigins: z.array(z.string().trim().min(1)).default([]),
+    /** Require a learner's bearer token on every MCP request, even on loopback. */
+    requireAuth: z.boolean().default(false),
+    /** Largest request body accepted; larger ones get 413. */
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(256 * 1024),
+    /** Requests served at once; more get 503 with Retry-After. */
+    maxConcurrentRequests: z.number().int().min(1).max(10_000).default(128),
+    /** Open SSE response streams at once; more get 503. */
+    maxOpenStreams: z.number().int().min(1).max(10_000).default(64),
+    requestTimeoutMs: PositiveMs.default(30_000),
+    headersTimeoutMs: PositiveMs.default(10_000),
+    keepAliveTimeoutMs: PositiveMs.default(5_000),
+  })
+  .prefault({});
+
+const Learner = z
+  .strictObject({
+    /** The learner used over stdio, and over loopback HTTP without a token. */
+    localName: z.string().trim().min(1).max(64).default('local'),
+    /** Locale of tutorial text; falls back to "en" where a tutorial has no translation. */
+    locale: z
+      .string()
+      .regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'use a language tag such as "en" or "ja"')
+      .default('en'),
+  })
+  .prefault({});
+
+const Sessions = z
+  .strictObject({
+    /** A learner idle this long ends a working session (`session_end`); the next activity starts one. */
+    idleMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(30),
+    /** Session rows idle longer than this are removed by daily maintenance. */
+    ttlHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 365)
+      .default(24),
+    /** `user_sessions.last_activity` is written at most this often per learner. */
+    activityWriteIntervalMs: PositiveMs.default(60_000),
+  })
+  .prefault({});
+
+const Stats = z
+  .strictObject({
+    /** How often the server reports in-flight requests and timings to the daemon. */
+    intervalMs: z.number().int().min(100).default(5_000),
+  })
+  .prefault({});
+
+const Thresholds = z
+  .strictObject({
+    cpuPercent: Percent.default(80),
+    memoryPercent: Percent.default(75),
+    responseTimeMs: PositiveMs.default(2_000),
+    diskPercent: Percent.default(85),
+  })
+  .prefault({});
+
+const Drain = z
+  .strictObject({
+    /** How long a stop waits for in-flight requests and active learners. */
+    timeoutMs: z.number().int().min(0).default(30_000),
+    /** After SIGTERM, how long before SIGKILL. */
+    killTimeoutMs: PositiveMs.default(5_000),
+  })
+  .prefault({});
+
+const Restart = z
+  .strictObject({
+    backoffInitialMs: z.number().int().min(0).default(100),
+    backoffMaxMs: PositiveMs.default(30_000),
+    /** A child up this long resets the backoff. */
+    stableAfterMs: PositiveMs.default(60_000),
+    /** More restarts than this within `windowMs` is a crash loop: the child stays down (`fatal`). */
+    maxRestarts: z.number().int().min(1).default(5),
+    windowMs: PositiveMs.default(60_000),
+    /** How long a starting child may take to report ready. */
+    readyTimeoutMs: PositiveMs.default(15_000),
+  })
+  .prefault({});
+
+const Probe = z
+  .strictObject({
+    intervalMs: PositiveMs.default(10_000),
+    timeoutMs: PositiveMs.default(5_000),
+    /** Consecutive failed probes before the child is restarted. */
+    failuresBeforeRestart: z.number().int().min(1).default(3),
+  })
+  .prefault({});
+
+const Logs = z
+  .strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+    /** A log file larger than this is rotated (manual: 100 MB). */
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(100 * 1024 * 1024),
+    /** Rotated files kept (manual: 7). */
+    keep: z.number().int().min(1).max(100).default(7),
+  })
+  .prefault({});
+
+const Schedule = z
+  .strictObject({
+    healthReport: Cron.default('0 * * * *'),
+    rotateLogs: Cron.default('0 1 * * *'),
+    dailyMaintenance: Cron.default('0 2 * * *'),
+    weeklyReport: Cron.default('0 3 * * 0'),
+    optimizeDb: Cron.default('30 3 * * 0'),
+  })
+  .prefault({});
+
+const Backups = z
+  .strictObject({
+    keep: z.number().int().min(1).max(1000).default(14),
+  })
+  .prefault({});
+
+export const Config = z.strictObject({
+  /** Lets editors find etc/mcp-starter.schema.json; ignored otherwise. */
+  $schema: z.string().optional(),
+  server: Server,
+  learner: Learner,
+  sessions: Sessions,
+  stats: Stats,
+  thresholds: Thresholds,
+  drain: Drain,
+  restart: Restart,
+  probe: Probe,
+  logs: Logs,
+  schedule: Schedule,
+  backups: Backups,
+});
+
+export type Config = z.infer<typeof Config>;
+export type ConfigInput = z.input<typeof Config>;

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/**
+ * Messages over the Node IPC channel between mcp-starterd (parent) and mcp-starter-server (child).
+ * Both sides parse what they receive with these schemas; anything else is logged and ignored.
+ */
+
+const Count = z.number().int().min(0);
+const Ms = z.number().min(0);
+
+/** Child → daemon: the store is open and the listener is up. */
+export const ReadyMessage = z.strictObject({
+  type: z.literal('ready'),
+  pid: z.number().int(),
+  version: z.string(),
+  url: z.string(),
+  tutorials: Count,
+});
+
+/** Child → daemon, every `stats.intervalMs`: load and timings over the window since the last report. */
+export const StatsMessage = z.strictObject({
+  type: z.literal('stats'),
+  at: z.string(),
+  windowMs: Ms,
+  inFlight: Count,
+  openStreams: Count,
+  activeLearners: Count,
+  requests: Count,
+  errors: Count,
+  p50Ms: Ms,
+  p95Ms: Ms,
+  maxMs: Ms,
+});
+
+/** Child → daemon: drain started; what is still being waited for. */
+export const DrainingMessage = z.strictObject({
+  type: z.literal('draining'),
+  inFlight: Count,
+  openStreams: Count,
+  activeLearners: Count,
+});
+
+export const ChildMessage = z.discriminatedUnion('type', [ReadyMessage, StatsMessage, DrainingMessage]);
+export type ChildMessage = z.infer<typeof ChildMessage>;
+export type ReadyMessage = z.infer<typeof ReadyMessage>;
+export type StatsMessage = z.infer<typeof StatsMessage>;
+export type DrainingMessage = z.infer<typeof DrainingMessage>;
+
+/** Daemon → child, sent with a listening `net.Server` handle: serve HTTP on it instead of binding. */
+export const ListenMessage = z.strictObject({ type: z.literal('listen') });
+
+/**
+ * Daemon → child: finish in-flight requests and streams (up to `timeoutMs`), then exit 0. New
+ * requests get 503, except in a `handover` (a new child already serves the port), where requests
+ * on open connections are still answered, each with `Connection: close`.
+ */
+export const DrainMessage = z.strictObject({
+  type: z.literal('drain'),
+  timeoutMs: z.number().int().min(0),
+  handover: z.boolean().default(false),
+});
+
+export const ParentMessage = z.discriminatedUnion('type', [ListenMessage, DrainMessage]);
+export type ParentMessage = z.infer<typeof ParentMessage>;
