@@ -21,6 +21,17 @@ export interface RunHttpOptions {
   onStopped: (code: number) => void;
 }
 
+async function listen(transport: HttpTransport, link: DaemonLink | undefined, config: Config): Promise<string> {
+  const target = link ? await link.waitForListen(config.restart.readyTimeoutMs) : undefined;
+  if (target?.kind === 'connections') {
+    link?.onConnection((socket) => transport.accept(socket));
+    return target.url;
+  }
+  const address = await transport.listen(target?.server ?? { host: config.server.host, port: config.server.port });
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${shownHost}:${address.port}/mcp`;
+}
+
 /** Serves HTTP: binds (or takes the daemon's socket), reports to the daemon, drains on request. */
 export async function runHttp({
   app,
@@ -30,7 +41,7 @@ export async function runHttp({
   useHandle,
   onStopped,
 }: RunHttpOptions): Promise<{ stop: (timeoutMs: number) => Promise<void> }> {
-  const { host, port, requireAuth } = config.server;
+  const { host, requireAuth } = config.server;
   if (!isLoopbackHost(host) && !requireAuth) {
     throw new AppError('E_UNSAFE_BIND', `Refusing to serve on ${host} without authentication.`, {
       hint: 'Set "server": {"requireAuth": true} (and give learners tokens with `mcp-starterctl learners add NAME`), or bind 127.0.0.1.',
@@ -66,9 +77,7 @@ export async function runHttp({
       };
     },
   });
-  const address = await transport.listen(useHandle && link ? await link.waitForHandle(config.restart.readyTimeoutMs) : { host, port });
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${shownHost}:${address.port}/mcp`;
+  const url = await listen(transport, useHandle ? link : undefined, config);
   log.info({ event: 'listening', transport: 'http', url, viaDaemon: useHandle }, `serving MCP at ${url}`);
 
   let stopping: Promise<void> | undefined;

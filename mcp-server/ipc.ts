@@ -1,9 +1,12 @@
-import { Server as NetServer } from 'node:net';
+import { Server as NetServer, Socket } from 'node:net';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { ParentMessage, type ChildMessage } from '../shared/schemas/ipc.js';
 
 type DrainRequest = Extract<ParentMessage, { type: 'drain' }>;
+
+/** Where the daemon wants this child to serve: on a passed listening socket, or on connections it passes one by one. */
+export type ListenTarget = { kind: 'handle'; server: NetServer } | { kind: 'connections'; url: string };
 
 /**
  * The child's side of the IPC channel to mcp-starterd: reports (`ready`, `stats`, `draining`),
@@ -11,7 +14,8 @@ type DrainRequest = Extract<ParentMessage, { type: 'drain' }>;
  * so that a dead daemon never leaves an orphan.
  */
 export class DaemonLink {
-  private handleWaiters: Array<(server: NetServer) => void> = [];
+  private handleWaiters: Array<(target: ListenTarget) => void> = [];
+  private connectionHandler: ((socket: Socket) => void) | undefined;
   private drainHandler: ((msg: DrainRequest) => void) | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
 
@@ -38,12 +42,24 @@ export class DaemonLink {
     }
     const msg = parsed.data;
     switch (msg.type) {
-      case 'listen':
-        if (!(handle instanceof NetServer)) {
-          this.log.warn('listen message came without a listening socket; ignored');
+      case 'listen': {
+        let target: ListenTarget;
+        if (handle instanceof NetServer) target = { kind: 'handle', server: handle };
+        else if (msg.url !== undefined) target = { kind: 'connections', url: msg.url };
+        else {
+          this.log.warn('listen message came with neither a listening socket nor a url; ignored');
           return;
         }
-        for (const w of this.handleWaiters.splice(0)) w(handle);
+        for (const w of this.handleWaiters.splice(0)) w(target);
+        return;
+      }
+      case 'connection':
+        if (!(handle instanceof Socket) || !this.connectionHandler) {
+          this.log.warn('connection message without a socket, or before serving; dropped');
+          if (handle instanceof Socket) handle.destroy();
+          return;
+        }
+        this.connectionHandler(handle);
         return;
       case 'drain':
         if (this.drainHandler) this.drainHandler(msg);
@@ -52,8 +68,8 @@ export class DaemonLink {
     }
   }
 
-  /** Waits for the daemon to pass the listening socket. */
-  waitForHandle(timeoutMs: number): Promise<NetServer> {
+  /** Waits for the daemon to say where to serve. */
+  waitForListen(timeoutMs: number): Promise<ListenTarget> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(
@@ -62,11 +78,15 @@ export class DaemonLink {
           }),
         );
       }, timeoutMs);
-      this.handleWaiters.push((server) => {
+      this.handleWaiters.push((target) => {
         clearTimeout(timer);
-        resolve(server);
+        resolve(target);
       });
     });
+  }
+
+  onConnection(handler: (socket: Socket) => void): void {
+    this.connectionHandler = handler;
   }
 
   onDrain(handler: (msg: DrainRequest) => void): void {

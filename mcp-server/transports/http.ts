@@ -94,6 +94,16 @@ export class HttpTransport {
     return this.sockets.size;
   }
 
+  /** Serves a connection accepted elsewhere (the daemon accepts and passes it over IPC). */
+  accept(socket: Socket): void {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    this.server.emit('connection', socket);
+    socket.resume();
+  }
+
   /** Binds host:port, or serves on a listening handle passed by the daemon. */
   async listen(target: { host: string; port: number } | NetServer): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {

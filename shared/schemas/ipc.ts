@@ -46,8 +46,15 @@ export type ReadyMessage = z.infer<typeof ReadyMessage>;
 export type StatsMessage = z.infer<typeof StatsMessage>;
 export type DrainingMessage = z.infer<typeof DrainingMessage>;
 
-/** Daemon → child, sent with a listening `net.Server` handle: serve HTTP on it instead of binding. */
-export const ListenMessage = z.strictObject({ type: z.literal('listen') });
+/**
+ * Daemon → child, instead of binding the port itself. Sent with a listening `net.Server` handle:
+ * serve on it. Sent without a handle: the daemon accepts and passes each connection as a
+ * `connection` message; `url` is then the address clients use.
+ */
+export const ListenMessage = z.strictObject({ type: z.literal('listen'), url: z.string().url().optional() });
+
+/** Daemon → child, sent with an accepted (paused) `net.Socket`: serve this connection. */
+export const ConnectionMessage = z.strictObject({ type: z.literal('connection') });
 
 /**
  * Daemon → child: finish in-flight requests and streams (up to `timeoutMs`), then exit 0. New
@@ -60,5 +67,5 @@ export const DrainMessage = z.strictObject({
   handover: z.boolean().default(false),
 });
 
-export const ParentMessage = z.discriminatedUnion('type', [ListenMessage, DrainMessage]);
+export const ParentMessage = z.discriminatedUnion('type', [ListenMessage, ConnectionMessage, DrainMessage]);
 export type ParentMessage = z.infer<typeof ParentMessage>;
