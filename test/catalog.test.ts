@@ -7,6 +7,7 @@ import { defaultCatalogDir, loadCatalog } from '../mcp-server/catalog-loader.js'
 import { seedTutorials } from '../mcp-server/store/tutorials.js';
 import { AppError } from '../shared/errors.js';
 import { openLearningDb } from '../shared/learning-db.js';
+import { Question } from '../shared/schemas/catalog.js';
 import { tempDir } from './helpers.js';
 
 function copyCatalog(dir: string): string {
@@ -115,7 +116,7 @@ describe('the tutorial catalogue', () => {
 describe('answer checking', () => {
   test('short answers ignore case, spaces and punctuation', () => {
     assert.equal(normaliseAnswer('  Tools/Call! '), 'toolscall');
-    const q = { kind: 'text', prompt: 'p', accept: ['tools/call'], explanation: 'e' } as const;
+    const q = Question.parse({ kind: 'text', prompt: 'p', accept: ['tools/call'], explanation: 'e' });
     assert.deepEqual(checkAnswer(q, 'TOOLS / call'), { correct: true });
     assert.deepEqual(checkAnswer(q, 'tools/list'), { correct: false, understood: true });
   });
@@ -127,7 +128,7 @@ describe('answer checking', () => {
     assert.equal(choiceIndex('3', choices), 2);
     assert.equal(choiceIndex('streamable http', choices), 1);
     assert.equal(choiceIndex('f', choices), undefined);
-    const q = { kind: 'choice', prompt: 'p', choices, answer: 1, explanation: 'e' } as const;
+    const q = Question.parse({ kind: 'choice', prompt: 'p', choices, answer: 1, explanation: 'e' });
     assert.deepEqual(checkAnswer(q, 'maybe?'), { correct: false, understood: false });
   });
 });

@@ -86,7 +86,7 @@ export class LineStream {
 function jsonField(line: string, event: string, field: string): string | undefined {
   try {
     const obj = JSON.parse(line) as Record<string, unknown>;
-    return obj['event'] === event && typeof obj[field] === 'string' ? (obj[field] as string) : undefined;
+    return obj['event'] === event && typeof obj[field] === 'string' ? obj[field] : undefined;
   } catch {
     return undefined; // not a JSON line
   }

@@ -85,7 +85,7 @@ describe('the server under a daemon (IPC channel)', () => {
     const exited = once(proc, 'exit');
     slow.write(body.slice(5));
     assert.equal(await slowStatus, 200, 'the request in flight is finished');
-    const [code] = await exited;
+    const [code] = (await exited) as [number | null];
     assert.equal(code, 0);
   });
 
@@ -95,7 +95,7 @@ describe('the server under a daemon (IPC channel)', () => {
     await nextMessage(proc, 'ready');
     const exited = once(proc, 'exit');
     proc.disconnect();
-    const [code] = await exited;
+    const [code] = (await exited) as [number | null];
     assert.equal(code, 0);
   });
 

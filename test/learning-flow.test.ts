@@ -121,8 +121,8 @@ describe('a learner completes a tutorial', () => {
       }),
     );
     t.after(() => client.close());
-    await checkSurface(client as unknown as AnyClient);
-    await walkTutorial(client as unknown as AnyClient, 'tools');
+    await checkSurface(client);
+    await walkTutorial(client, 'tools');
   });
 
   test('with the v2 client (2026-07-28) and the v1 client over Streamable HTTP, sharing progress', async (t) => {
@@ -133,11 +133,11 @@ describe('a learner completes a tutorial', () => {
     await checkSurface(v2);
     await walkTutorial(v2, 'resources');
     const v1 = await v1HttpClient(t, server.url);
-    await checkSurface(v1 as unknown as AnyClient);
+    await checkSurface(v1);
     // Both are the local learner on loopback: v1 sees what v2 did.
-    const p = data(await call(v1 as unknown as AnyClient, 'get_progress', { tutorial_id: 'resources' }));
+    const p = data(await call(v1, 'get_progress', { tutorial_id: 'resources' }));
     assert.equal(p['completed'], 1);
-    await walkTutorial(v1 as unknown as AnyClient, 'prompts');
+    await walkTutorial(v1, 'prompts');
     const events = server.stderr.events();
     assert.ok(events.some((e) => e['event'] === 'tool_call' && e['tool'] === 'submit_step' && e['ok'] === true));
     assert.ok(events.some((e) => e['event'] === 'resource_access' && e['uri'] === 'progress://me'));
