@@ -1,7 +1,97 @@
 #!/usr/bin/env node
-// mcp-starterctl lands with the supervisor issue; until then it says so.
-process.stderr.write(
-  'mcp-starterctl: the control client is not built yet.\n' +
-    '  → The MCP server runs on its own for now: `npm start`, then check http://127.0.0.1:8000/health.\n',
+import { z } from 'zod';
+import { AppError, EXIT, toAppError } from '../shared/errors.js';
+import { dataPaths, resolveDataDir } from '../shared/paths.js';
+import { version } from '../shared/version.js';
+import { commandInput, parseArgv, resolveCommand, UsageError, type Argv } from './args.js';
+import { COMMANDS, type Context } from './commands.js';
+import { renderCommandHelp, renderHelp } from './render/help.js';
+import { printError, printJson, printNote, printStack, printText } from './render/output.js';
+
+const TimeoutEnv = z
+  .string()
+  .regex(/^\d+$/)
+  .transform(Number)
+  .refine((ms) => ms > 0)
+  .optional();
+
+function contextFor(argv: Argv, env: NodeJS.ProcessEnv): Context {
+  const timeout = TimeoutEnv.safeParse(env['MCP_STARTER_CTL_TIMEOUT_MS'] || undefined);
+  if (!timeout.success) {
+    throw new AppError(
+      'E_CONFIG_INVALID',
+      `MCP_STARTER_CTL_TIMEOUT_MS="${env['MCP_STARTER_CTL_TIMEOUT_MS'] ?? ''}" is not a number of milliseconds.`,
+      {
+        hint: 'Set it to a whole number such as 120000 (two minutes), or unset it to use each command\u2019s own wait.',
+      },
+    );
+  }
+  const paths = dataPaths(resolveDataDir({ flag: argv.globals['data-dir'], env }));
+  return {
+    paths,
+    socket: argv.globals.socket ?? paths.socket,
+    timeoutOverrideMs: timeout.data,
+    warn: printNote,
+  };
+}
+
+/** help, help COMMAND, COMMAND --help. */
+function helpText(words: readonly string[]): string {
+  if (words.length === 0) return renderHelp(COMMANDS);
+  try {
+    return renderCommandHelp(resolveCommand(COMMANDS, words).command);
+  } catch {
+    return renderHelp(COMMANDS); // not a command: the full list is the useful answer
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let json = argv.includes('--json');
+  try {
+    const parsed = parseArgv(argv);
+    json = parsed.globals.json;
+    const { words } = parsed;
+    if (parsed.globals.version) {
+      if (json) printJson({ version: version() });
+      else printText(version());
+      return EXIT.ok;
+    }
+    if (parsed.globals.help || words[0] === 'help') {
+      printText(helpText(words[0] === 'help' ? words.slice(1) : words));
+      return EXIT.ok;
+    }
+    if (words.length === 0) throw new UsageError('Say which command to run.', undefined);
+    const { command, rest } = resolveCommand(COMMANDS, words);
+    const outcome = await command.execute(commandInput(command, parsed.flags, rest), contextFor(parsed, process.env));
+    if (outcome.kind === 'exit') return outcome.exit;
+    if (json) {
+      printJson(outcome.result);
+      if (outcome.jsonWarning !== undefined) printNote(outcome.jsonWarning);
+    } else {
+      printText(outcome.human);
+    }
+    return outcome.exit;
+  } catch (err) {
+    const e = toAppError(err);
+    // A mistake in the command itself gets the command list; one in its options, the usage line (in the hint).
+    printError(e, json, err instanceof UsageError && err.command === undefined ? renderHelp(COMMANDS) : undefined);
+    if (!(err instanceof AppError) && !json) printStack(err);
+    return e.exitCode;
+  }
+}
+
+// A reader that stops early (`| head`) is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+  throw err;
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    printStack(err);
+    process.exitCode = EXIT.bad;
+  },
 );
-process.exitCode = 2;

@@ -17,4 +17,6 @@ export interface ServerDeps {
 export interface CallContext {
   learner: Learner;
   transport: 'stdio' | 'http';
+  /** The daemon's health probe: served, but not counted as learner activity or in the reports. */
+  probe?: boolean;
 }

@@ -31,6 +31,10 @@ export function learnerFromAuth(ctx: McpRequestContext): Learner | undefined {
   return typeof id === 'number' && typeof name === 'string' ? { id, name } : undefined;
 }
 
+function isProbe(ctx: McpRequestContext): boolean {
+  return ctx.authInfo?.extra?.['probe'] === true;
+}
+
 /**
  * The factory both transports serve: per HTTP request or per stdio connection. The learner comes
  * from the transport (the token's learner over HTTP, the local learner over stdio), never from a
@@ -42,6 +46,6 @@ export function serverFactory(deps: ServerDeps, localLearner: Learner): McpServe
     const learner = learnerFromAuth(ctx);
     // The HTTP layer authenticates every request before it gets here; refuse rather than guess.
     if (!learner) throw new Error('HTTP request reached the MCP handler without an authenticated learner');
-    return buildServer({ learner, transport: 'http' }, deps);
+    return buildServer({ learner, transport: 'http', probe: isProbe(ctx) }, deps);
   };
 }

@@ -6,7 +6,7 @@ import { Config } from './schemas/config.js';
 export const ENV_PREFIX = 'MCP_STARTER_';
 
 /** Environment variables that are not config keys (they choose where things are, not how they behave). */
-const NON_CONFIG_ENV = new Set(['MCP_STARTER_DATA_DIR', 'MCP_STARTER_CONFIG']);
+const NON_CONFIG_ENV = new Set(['MCP_STARTER_DATA_DIR', 'MCP_STARTER_CONFIG', 'MCP_STARTER_PROBE_TOKEN', 'MCP_STARTER_CTL_TIMEOUT_MS']);
 
 type JsonSchema = { type?: string | string[]; properties?: Record<string, JsonSchema>; items?: JsonSchema };
 

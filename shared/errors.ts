@@ -32,6 +32,11 @@ export const ERROR_CODES = {
   E_UNKNOWN_LEARNER: { rpc: -32015, exit: EXIT.bad },
   E_LEARNER_EXISTS: { rpc: -32016, exit: EXIT.bad },
   E_UNAUTHORIZED: { rpc: -32017, exit: EXIT.bad },
+  E_CHILD_STATE: { rpc: -32018, exit: EXIT.bad },
+  E_TIMEOUT: { rpc: -32019, exit: EXIT.bad },
+  E_RPC_PARSE: { rpc: -32700, exit: EXIT.usage },
+  E_RPC_METHOD: { rpc: -32601, exit: EXIT.usage },
+  E_RPC_TOO_LARGE: { rpc: -32600, exit: EXIT.usage },
   E_INTERNAL: { rpc: -32603, exit: EXIT.bad },
 } as const satisfies Record<string, CodeInfo>;
 

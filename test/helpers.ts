@@ -92,12 +92,22 @@ function jsonField(line: string, event: string, field: string): string | undefin
   }
 }
 
-/** Ends a process by PID if it is still running, and waits for it. */
-export async function endProcess(proc: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+/** Ends a process by PID if it is still running, and waits for it; SIGKILL if `signal` did not end it within `graceMs`. */
+export async function endProcess(proc: ChildProcess, signal: NodeJS.Signals = 'SIGKILL', graceMs = 10_000): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = once(proc, 'exit');
   proc.kill(signal);
-  await exited;
+  if (signal === 'SIGKILL') {
+    await exited;
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), graceMs)));
+  if ((await Promise.race([exited, late])) === 'late') {
+    proc.kill('SIGKILL');
+    await exited;
+  }
+  clearTimeout(timer);
 }
 
 export interface RunningServer {

@@ -3,6 +3,7 @@ import { AppError } from '../../shared/errors.js';
 import type { CallContext, ServerDeps } from '../context.js';
 
 function logAccess(deps: ServerDeps, call: CallContext, uri: string): void {
+  if (call.probe) return;
   deps.activity.touch(call.learner, call.transport);
   deps.log.info({ event: 'resource_access', uri, learner: call.learner.name }, 'resource read');
 }

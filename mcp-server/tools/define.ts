@@ -51,7 +51,7 @@ export function registerTool(server: McpServer, def: ToolDef, call: CallContext,
       const t0 = performance.now();
       let ok = false;
       try {
-        deps.activity.touch(call.learner, call.transport);
+        if (!call.probe) deps.activity.touch(call.learner, call.transport);
         const out = def.run(args, call, deps);
         ok = true;
         return { content: [{ type: 'text', text: out.text }], structuredContent: out.data };
@@ -60,7 +60,7 @@ export function registerTool(server: McpServer, def: ToolDef, call: CallContext,
         if (appErr.code === 'E_INTERNAL') deps.log.error({ err, tool: def.name }, 'tool failed');
         return errorResult(appErr);
       } finally {
-        deps.log.info(
+        deps.log[call.probe ? 'debug' : 'info'](
           { event: 'tool_call', tool: def.name, ms: Math.round((performance.now() - t0) * 100) / 100, ok, learner: call.learner.name },
           'tool call',
         );

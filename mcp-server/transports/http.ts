@@ -146,14 +146,16 @@ export class HttpTransport {
       return;
     }
     const report = this.options.health();
-    const body = JSON.stringify({ ...report.body, status: this.draining ? 'draining' : report.body['status'] });
+    // In a handover the old child still serves its open connections, so it is healthy until it exits.
+    const stopping = this.draining && !this.handover;
+    const body = JSON.stringify({ ...report.body, status: stopping ? 'draining' : report.body['status'] });
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'cache-control': 'no-store',
       'content-length': String(Buffer.byteLength(body)),
     };
     if (this.draining) headers['connection'] = 'close';
-    res.writeHead(report.ok && !this.draining ? 200 : 503, headers);
+    res.writeHead(report.ok && !stopping ? 200 : 503, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 

@@ -1,0 +1,83 @@
+import type { ChildState, ChildStatus, StatusResult } from '../../shared/schemas/rpc.js';
+import { duration, localTime, paint, plural, relative, rows, type Color } from './format.js';
+
+const LOOK: Record<ChildState, { symbol: string; color: Color; says: string }> = {
+  running: { symbol: '\u25cf', color: 'green', says: 'serving learners' },
+  starting: { symbol: '\u25d0', color: 'yellow', says: 'starting up, not serving yet' },
+  draining: { symbol: '\u25d1', color: 'yellow', says: 'finishing requests before it stops' },
+  stopped: { symbol: '\u25cb', color: 'dim', says: 'not running' },
+  backoff: { symbol: '\u21bb', color: 'yellow', says: 'crashed; waiting to restart' },
+  fatal: { symbol: '\u2717', color: 'red', says: 'kept crashing, so it stays down until you start it' },
+};
+
+const STDERR_LINES = 8;
+
+function headline(child: ChildStatus, nowMs: number): string {
+  const look = LOOK[child.state];
+  const facts = [look.says];
+  if (child.pid !== null) facts.push(`pid ${child.pid}`);
+  if (child.state === 'running' && child.startedAt !== null) facts.push(`up ${duration(nowMs - Date.parse(child.startedAt))}`);
+  facts.push(plural(child.restarts, 'restart'));
+  return `${paint(look.color, `${look.symbol} ${child.state}`)}  ${facts.join(' \u00b7 ')}`;
+}
+
+function lastExit(child: ChildStatus, nowMs: number): string | undefined {
+  const exit = child.lastExit;
+  if (exit === null) return undefined;
+  const how = exit.signal !== null ? `killed by ${exit.signal}` : `exit code ${exit.code ?? '?'}`;
+  return `${how} (${exit.reason}) at ${localTime(exit.at)}, ${relative(exit.at, nowMs)}`;
+}
+
+function isTroubled(child: ChildStatus): boolean {
+  return child.state === 'stopped' || child.state === 'backoff' || child.state === 'fatal';
+}
+
+/** Why a child is down: its last exit and, in backoff, when it is tried again. */
+function troubleFacts(child: ChildStatus, nowMs: number): Array<[string, string]> {
+  if (!isTroubled(child)) return [];
+  const facts: Array<[string, string]> = [];
+  const exit = lastExit(child, nowMs);
+  if (exit !== undefined) facts.push(['last exit', exit]);
+  if (child.state === 'backoff' && child.nextStartAt !== null) facts.push(['next start', relative(child.nextStartAt, nowMs)]);
+  return facts;
+}
+
+/** What it printed before it died, and what to do. */
+function troubleNotes(child: ChildStatus): string[] {
+  if (!isTroubled(child)) return [];
+  const out: string[] = [];
+  const stderr = child.lastStderr.slice(-STDERR_LINES);
+  if (stderr.length > 0) out.push(`  last stderr lines:\n${stderr.map((l) => `    ${paint('dim', '\u2502')} ${l}`).join('\n')}`);
+  if (child.hint !== null) out.push(`  \u2192 ${child.hint}`);
+  else if (child.state !== 'backoff') out.push('  \u2192 Start it: mcp-starterctl start');
+  return out;
+}
+
+/** The child's state on its own (the answer to `start`, and part of `restart`). */
+export function renderChild(child: ChildStatus, nowMs = Date.now()): string {
+  const facts = troubleFacts(child, nowMs);
+  return [headline(child, nowMs), ...(facts.length > 0 ? [rows(facts)] : []), ...troubleNotes(child)].join('\n');
+}
+
+function percent(share: number | null): string {
+  return share === null ? 'not measured yet' : `${(share * 100).toFixed(share >= 0.9995 ? 0 : 2)} %`;
+}
+
+function availability(a: StatusResult['availability']): string {
+  if (a.h24 === null && a.d7 === null) return 'not measured yet (the first health probe has not run)';
+  return `${percent(a.h24)} last 24 h \u00b7 ${percent(a.d7)} last 7 d`;
+}
+
+export function renderStatus(status: StatusResult): string {
+  const nowMs = Date.now();
+  const { daemon } = status;
+  const facts: Array<[string, string]> = [
+    ...troubleFacts(status.child, nowMs),
+    ['url', status.url],
+    ['learners', `${status.activeLearners} active \u00b7 ${plural(status.inFlight, 'request')} in flight`],
+    ['availability', availability(status.availability)],
+    ['daemon', `mcp-starterd ${daemon.version} \u00b7 pid ${daemon.pid} \u00b7 up ${duration(daemon.uptimeMs)}`],
+    ['data dir', daemon.dataDir],
+  ];
+  return [headline(status.child, nowMs), rows(facts), ...troubleNotes(status.child)].join('\n');
+}

@@ -1,0 +1,178 @@
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../shared/config.js';
+import { AppError } from '../shared/errors.js';
+import type { DataPaths } from '../shared/paths.js';
+import { packageRoot } from '../shared/paths.js';
+import type { Config } from '../shared/schemas/config.js';
+import type { ReloadResult, StatusResult } from '../shared/schemas/rpc.js';
+import { newToken } from '../shared/tokens.js';
+import { version } from '../shared/version.js';
+import { ControlServer } from './control-server.js';
+import { emergencyStop } from './emergency.js';
+import { PortListener } from './listener.js';
+import { acquireLock } from './lock.js';
+import { LogWriter } from './logs/writer.js';
+import { registerLifecycle } from './rpc/lifecycle.js';
+import type { ChildCommand } from './supervisor/child.js';
+import { Supervisor } from './supervisor/supervisor.js';
+import { isLoopbackHost } from '../mcp-server/transports/http.js';
+
+export interface DaemonOptions {
+  paths: DataPaths;
+  config: Config;
+  configFile: string | undefined;
+  /** `--port`, which wins over the config for the daemon's lifetime. */
+  portOverride: number | undefined;
+}
+
+/** Environment variable naming another module to fork as the server (test fixtures). */
+export const CHILD_MODULE_ENV = 'MCP_STARTERD_CHILD';
+
+/** The server command: compiled JS in production; the TypeScript source (through tsx) when the daemon itself runs from source. */
+export function serverCommand(dataDir: string, configFile: string | undefined, probeToken: string): ChildCommand {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const modulePath = process.env[CHILD_MODULE_ENV] ?? join(packageRoot(), fromSource ? 'mcp-server/main.ts' : 'dist/mcp-server/main.js');
+  return {
+    modulePath,
+    args: ['--transport', 'http', '--listen-handle', '--data-dir', dataDir, ...(configFile ? ['--config', configFile] : [])],
+    execArgv: modulePath.endsWith('.ts') ? ['--import', 'tsx'] : [],
+    env: { ...process.env, MCP_STARTER_PROBE_TOKEN: probeToken },
+  };
+}
+
+/** mcp-starterd's parts, started in order and closed in reverse. */
+export class Daemon {
+  readonly logs: LogWriter;
+  readonly listener: PortListener;
+  readonly control: ControlServer;
+  supervisor!: Supervisor;
+  url = '';
+  private readonly startedAtMs = performance.now();
+  private lock: { release: () => void } | undefined;
+  private pidFileWritten = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: DaemonOptions) {
+    this.logs = new LogWriter(options.paths.logsDir, options.config.logs.level);
+    this.listener = new PortListener(this.logs.log.child({ component: 'listener' }), options.config.restart.readyTimeoutMs * 2);
+    this.control = new ControlServer(options.paths.socket, this.logs.log.child({ component: 'control' }));
+  }
+
+  private loadConfig(): Config {
+    const config = loadConfig({ file: this.options.configFile });
+    if (this.options.portOverride !== undefined) config.server.port = this.options.portOverride;
+    const current = this.supervisor.currentConfig.server;
+    if (config.server.port !== current.port || config.server.host !== current.host) {
+      throw new AppError(
+        'E_CONFIG_INVALID',
+        `The new config moves the server from ${current.host}:${current.port} to ${config.server.host}:${config.server.port}; a reload keeps the port.`,
+        {
+          hint: 'Restart the daemon to change host or port (systemctl restart mcp-starter).',
+        },
+      );
+    }
+    return config;
+  }
+
+  async start(): Promise<void> {
+    const { paths, config } = this.options;
+    const log = this.logs.log;
+    if (!isLoopbackHost(config.server.host) && !config.server.requireAuth) {
+      throw new AppError('E_UNSAFE_BIND', `Refusing to serve on ${config.server.host} without authentication.`, {
+        hint: 'Set "server": {"requireAuth": true} (and give learners tokens with `mcp-starterctl learners add NAME`), or bind 127.0.0.1.',
+      });
+    }
+    this.lock = acquireLock(paths.lockFile);
+    writeFileSync(paths.daemonPidFile, `${process.pid}\n`, { mode: 0o600 });
+    this.pidFileWritten = true;
+    await this.control.listen();
+    const bound = await this.listener.listen(config.server.host, config.server.port);
+    const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+    this.url = `http://${host}:${bound.port}/mcp`;
+    const probeToken = newToken();
+    this.supervisor = new Supervisor({
+      config,
+      paths,
+      command: () => serverCommand(paths.dataDir, this.options.configFile, probeToken),
+      probeToken,
+      listener: this.listener,
+      url: this.url,
+      log: log.child({ component: 'supervisor' }),
+      writeRaw: (line) => this.logs.writeRaw(line),
+    });
+    this.supervisor.on('state', (n) => this.control.publish('state', n));
+    registerLifecycle(this.control, {
+      supervisor: this.supervisor,
+      status: () => this.status(),
+      emergencyStop: (reason) => emergencyStop(this.supervisor, this.listener, paths, log, reason),
+      reload: () => this.reload(),
+    });
+    log.info(
+      { event: 'daemon_start', pid: process.pid, version: version(), url: this.url, socket: paths.socket, dataDir: paths.dataDir },
+      'mcp-starterd started',
+    );
+    await this.supervisor.start();
+  }
+
+  /** Re-reads the config and hands over to a new child; a bad config is refused and the old child keeps serving. */
+  async reload(): Promise<ReloadResult> {
+    const t0 = performance.now();
+    const log = this.logs.log;
+    try {
+      const before = JSON.stringify(this.supervisor.currentConfig);
+      const config = this.loadConfig();
+      const pids = await this.supervisor.reload(config);
+      const result = { ...pids, ms: Math.round(performance.now() - t0), configChanged: JSON.stringify(config) !== before };
+      log.info({ event: 'reload', ...result }, 'reloaded');
+      return result;
+    } catch (err) {
+      log.error({ event: 'reload', ok: false, error: (err as Error).message }, 'reload refused; the running server is unchanged');
+      throw err;
+    }
+  }
+
+  status(): StatusResult {
+    const { paths } = this.options;
+    const stats = this.supervisor.child?.stats;
+    return {
+      daemon: {
+        pid: process.pid,
+        version: version(),
+        uptimeMs: Math.round(performance.now() - this.startedAtMs),
+        socket: paths.socket,
+        dataDir: paths.dataDir,
+      },
+      child: this.supervisor.status(),
+      url: this.url,
+      activeLearners: stats?.activeLearners ?? 0,
+      inFlight: stats?.inFlight ?? 0,
+      availability: {
+        h24: this.supervisor.history.availability(24 * 3_600_000),
+        d7: this.supervisor.history.availability(7 * 24 * 3_600_000),
+      },
+    };
+  }
+
+  /** Graceful shutdown: drain the child, stop listening, close the socket, release the lock. Idempotent. */
+  close(reason = 'signal'): Promise<void> {
+    this.closing ??= (async () => {
+      const log = this.logs.log;
+      log.info({ event: 'daemon_stop', reason }, 'mcp-starterd stopping');
+      if (this.supervisor) await this.supervisor.stop({ reason: 'daemon-shutdown' });
+      this.listener.close();
+      await this.control.close();
+      if (this.pidFileWritten) {
+        try {
+          unlinkSync(this.options.paths.daemonPidFile);
+        } catch {
+          // already gone
+        }
+      }
+      this.lock?.release();
+      log.info({ event: 'daemon_exit' }, 'mcp-starterd stopped');
+      this.logs.close();
+    })();
+    return this.closing;
+  }
+}

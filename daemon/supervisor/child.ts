@@ -1,0 +1,163 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Logger } from '../../shared/logger.js';
+import { ChildMessage, type ParentMessage, type ReadyMessage, type StatsMessage } from '../../shared/schemas/ipc.js';
+
+/** How to start the server child: injectable so tests can run misbehaving fixtures. */
+export interface ChildCommand {
+  /** The module to fork. */
+  modulePath: string;
+  args: string[];
+  execArgv: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const STDERR_KEEP = 20;
+
+/**
+ * One forked mcp-starter-server: its own process group (so a stop reaches every descendant),
+ * an IPC channel, stdout/stderr captured line by line into the daemon's log.
+ */
+export class ChildHandle {
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  readonly startedAtMs = performance.now();
+  readonly startedAt = new Date().toISOString();
+  ready: ReadyMessage | undefined;
+  stats: StatsMessage | undefined;
+  /** Last non-JSON stderr lines: what a crashing program printed. */
+  readonly lastStderr: string[] = [];
+  readonly exited: Promise<ChildExit>;
+  private readyWaiters: Array<(msg: ReadyMessage) => void> = [];
+
+  constructor(
+    command: ChildCommand,
+    private readonly log: Logger,
+    writeRaw: (line: string) => void,
+  ) {
+    this.proc = fork(command.modulePath, command.args, {
+      execArgv: command.execArgv,
+      env: command.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    if (this.proc.pid === undefined) throw new Error(`could not start ${command.modulePath}`);
+    this.pid = this.proc.pid;
+    this.exited = once(this.proc, 'exit').then(([code, signal]) => ({
+      code: code as number | null,
+      signal: signal as NodeJS.Signals | null,
+    }));
+    this.proc.on('error', (err) => log.error({ err, pid: this.pid }, 'child process error'));
+    this.proc.on('message', (raw: unknown) => this.onMessage(raw));
+    this.capture(this.proc.stdout, 'stdout', writeRaw);
+    this.capture(this.proc.stderr, 'stderr', writeRaw);
+  }
+
+  private capture(stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr', writeRaw: (line: string) => void): void {
+    if (!stream) return;
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buf += chunk;
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        this.line(buf.slice(0, i), name, writeRaw);
+        buf = buf.slice(i + 1);
+      }
+      if (buf.length > 64 * 1024) {
+        this.line(buf, name, writeRaw);
+        buf = '';
+      }
+    });
+    stream.on('end', () => {
+      if (buf !== '') this.line(buf, name, writeRaw);
+    });
+  }
+
+  private line(line: string, stream: 'stdout' | 'stderr', writeRaw: (line: string) => void): void {
+    if (line.trim() === '') return;
+    // The child logs JSON lines (pino): they go into the daemon's file as they are.
+    if (line.startsWith('{') && line.endsWith('}')) {
+      writeRaw(line);
+      return;
+    }
+    this.lastStderr.push(line.slice(0, 1000));
+    if (this.lastStderr.length > STDERR_KEEP) this.lastStderr.shift();
+    this.log.info({ event: 'child_output', stream, pid: this.pid, line }, 'child output');
+  }
+
+  private onMessage(raw: unknown): void {
+    const parsed = ChildMessage.safeParse(raw);
+    if (!parsed.success) {
+      this.log.warn({ pid: this.pid }, 'ignored a malformed IPC message from the child');
+      return;
+    }
+    const msg = parsed.data;
+    switch (msg.type) {
+      case 'ready':
+        this.ready = msg;
+        for (const w of this.readyWaiters.splice(0)) w(msg);
+        return;
+      case 'stats':
+        this.stats = msg;
+        return;
+      case 'draining':
+        this.log.info({ event: 'child_draining', pid: this.pid, ...msg }, 'child draining');
+        return;
+    }
+  }
+
+  get isAlive(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** Resolves when the child reports ready; rejects if it exits first or the signal aborts. */
+  waitReady(signal: AbortSignal): Promise<ReadyMessage> {
+    if (this.ready) return Promise.resolve(this.ready);
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      void this.exited.then(() => reject(new Error('the server exited before it was ready')));
+      this.readyWaiters.push((msg) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(msg);
+      });
+    });
+  }
+
+  send(msg: ParentMessage, handle?: Socket): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.proc.connected) {
+        reject(new Error('IPC channel closed'));
+        return;
+      }
+      this.proc.send(msg, handle, { keepOpen: false }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Signals the child's whole process group. */
+  signalGroup(signal: NodeJS.Signals): void {
+    try {
+      process.kill(-this.pid, signal);
+    } catch (err) {
+      // ESRCH: the group is already gone, which is what we want.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+
+  /** Whether any process of the child's group is still alive. */
+  groupAlive(): boolean {
+    try {
+      process.kill(-this.pid, 0);
+      return true;
+    } catch {
+      return false; // ESRCH: no process left in the group
+    }
+  }
+}

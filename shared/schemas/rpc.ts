@@ -1,0 +1,130 @@
+import { z } from 'zod';
+
+/**
+ * The control API (Unix socket, JSON-RPC 2.0, one JSON object per line): every method's params
+ * and result. The daemon parses params with these; ctl renders the results; scripts read the
+ * same objects through `mcp-starterctl ... --json`.
+ */
+
+export const CONTROL_MAX_LINE_BYTES = 1024 * 1024;
+
+/** Params may be omitted entirely (`null`/absent) for methods that take none. */
+const NoParams = z.strictObject({}).optional();
+
+export const ChildState = z.enum(['stopped', 'starting', 'running', 'draining', 'backoff', 'fatal']);
+export type ChildState = z.infer<typeof ChildState>;
+
+export const LastExit = z
+  .object({
+    code: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    at: z.string(),
+    /** Why it stopped: requested, crash, probe-failures, ready-timeout, crash-loop, emergency, daemon-shutdown. */
+    reason: z.string(),
+  })
+  .nullable();
+export type LastExit = z.infer<typeof LastExit>;
+
+export const ChildStatus = z.object({
+  state: ChildState,
+  pid: z.number().int().nullable(),
+  restarts: z.number().int(),
+  startedAt: z.string().nullable(),
+  lastExit: LastExit,
+  /** The child's last stderr lines that were not JSON log lines (what it printed before dying). */
+  lastStderr: z.array(z.string()),
+  /** What to do, when the state calls for it (fatal, backoff). */
+  hint: z.string().nullable(),
+  /** When a backoff ends and the next start is tried. */
+  nextStartAt: z.string().nullable(),
+});
+export type ChildStatus = z.infer<typeof ChildStatus>;
+
+export const StatusResult = z.object({
+  daemon: z.object({ pid: z.number().int(), version: z.string(), uptimeMs: z.number(), socket: z.string(), dataDir: z.string() }),
+  child: ChildStatus,
+  url: z.string(),
+  activeLearners: z.number().int(),
+  inFlight: z.number().int(),
+  /** Share of passed probes over the window (0..1), null before the first probe. */
+  availability: z.object({ h24: z.number().nullable(), d7: z.number().nullable() }),
+});
+export type StatusResult = z.infer<typeof StatusResult>;
+
+export const StopParams = z
+  .strictObject({
+    /** How long to let in-flight requests and active learners finish; the drain timeout by default. */
+    timeoutMs: z.number().int().min(0).max(3_600_000).optional(),
+    /** Skip the drain: SIGTERM at once, SIGKILL after the kill timeout. */
+    force: z.boolean().optional(),
+  })
+  .optional();
+export type StopParams = z.infer<typeof StopParams>;
+
+export const StopResult = z.object({
+  /** State before the stop. */
+  was: ChildState,
+  activeLearners: z.number().int(),
+  inFlight: z.number().int(),
+  drained: z.boolean(),
+  /** SIGKILL had to be used. */
+  killed: z.boolean(),
+  ms: z.number(),
+});
+export type StopResult = z.infer<typeof StopResult>;
+
+export const StartResult = ChildStatus;
+export const RestartResult = z.object({ stop: StopResult, child: ChildStatus });
+
+export const ReloadResult = z.object({
+  oldPid: z.number().int().nullable(),
+  newPid: z.number().int().nullable(),
+  ms: z.number(),
+  configChanged: z.boolean(),
+});
+export type ReloadResult = z.infer<typeof ReloadResult>;
+
+export const BackupInfo = z.object({ file: z.string(), bytes: z.number().int(), at: z.string(), integrity: z.string() });
+export type BackupInfo = z.infer<typeof BackupInfo>;
+
+export const EmergencyStopParams = z.strictObject({ reason: z.string().max(500).optional() }).optional();
+export const EmergencyStopResult = z.object({
+  killedPid: z.number().int().nullable(),
+  /** JSON file with the active learners and in-flight requests at the moment of the stop. */
+  activeFile: z.string(),
+  backup: BackupInfo.nullable(),
+  backupError: z.string().nullable(),
+  /** The daemon was down and ctl acted from the pid files. */
+  offline: z.boolean(),
+});
+export type EmergencyStopResult = z.infer<typeof EmergencyStopResult>;
+
+export const Topic = z.enum(['state', 'stats', 'logs']);
+export const SubscribeParams = z.strictObject({ topics: z.array(Topic).min(1).default(['state']) }).optional();
+export const SubscribeResult = z.object({ topics: z.array(Topic) });
+
+/** `state` notification: one per transition. */
+export const StateNotification = z.object({
+  state: ChildState,
+  from: ChildState,
+  event: z.string(),
+  pid: z.number().int().nullable(),
+  reason: z.string().nullable(),
+  at: z.string(),
+});
+export type StateNotification = z.infer<typeof StateNotification>;
+
+/** Method name → [params schema, result schema]. */
+export const METHODS = {
+  status: [NoParams, StatusResult],
+  start: [NoParams, StartResult],
+  stop: [StopParams, StopResult],
+  restart: [StopParams, RestartResult],
+  'config.reload': [NoParams, ReloadResult],
+  emergencyStop: [EmergencyStopParams, EmergencyStopResult],
+  subscribe: [SubscribeParams, SubscribeResult],
+} as const;
+export type MethodName = keyof typeof METHODS;
+
+/** `error.data` of every control-API error. */
+export const RpcErrorData = z.object({ code: z.string(), hint: z.string().optional() });
