@@ -16,7 +16,7 @@ import { LogWriter } from './logs/writer.js';
 import { registerLifecycle } from './rpc/lifecycle.js';
 import type { ChildCommand } from './supervisor/child.js';
 import { Supervisor } from './supervisor/supervisor.js';
-import { isLoopbackHost } from '../mcp-server/transports/http.js';
+import { checkHttpConfig } from '../mcp-server/http-main.js';
 
 export interface DaemonOptions {
   paths: DataPaths;
@@ -78,11 +78,7 @@ export class Daemon {
   async start(): Promise<void> {
     const { paths, config } = this.options;
     const log = this.logs.log;
-    if (!isLoopbackHost(config.server.host) && !config.server.requireAuth) {
-      throw new AppError('E_UNSAFE_BIND', `Refusing to serve on ${config.server.host} without authentication.`, {
-        hint: 'Set "server": {"requireAuth": true} (and give learners tokens with `mcp-starterctl learners add NAME`), or bind 127.0.0.1.',
-      });
-    }
+    checkHttpConfig(config.server);
     this.lock = acquireLock(paths.lockFile);
     writeFileSync(paths.daemonPidFile, `${process.pid}\n`, { mode: 0o600 });
     this.pidFileWritten = true;

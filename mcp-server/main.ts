@@ -6,7 +6,7 @@ import { ensureDataDir, resolveDataDir } from '../shared/paths.js';
 import { version } from '../shared/version.js';
 import { openApp } from './app.js';
 import { parseServerArgs, USAGE } from './args.js';
-import { runHttp } from './http-main.js';
+import { checkHttpConfig, runHttp } from './http-main.js';
 import { DaemonLink } from './ipc.js';
 import { serverFactory } from './server.js';
 import { runStdio } from './transports/stdio.js';
@@ -24,6 +24,7 @@ async function main(): Promise<number> {
   const config = loadConfig({ file: args.config });
   if (args.host !== undefined) config.server.host = args.host;
   if (args.port !== undefined) config.server.port = args.port;
+  if (args.transport === 'http') checkHttpConfig(config.server);
   const paths = ensureDataDir(resolveDataDir({ flag: args['data-dir'] }));
   // stdout belongs to the protocol in stdio mode, so logs always go to stderr (the daemon captures it).
   const log = createLogger({ name: 'mcp-starter-server', level: config.logs.level });

@@ -501,15 +501,14 @@ describe('an HTTP server on loopback without auth', () => {
       assert.match(body.error.message, /evil\.example/);
     });
 
-    it(
-      'tells the operator which setting admits another Host or Origin (allowedHosts / allowedOrigins)',
-      { todo: 'mcp-server/transports/http.ts: the SDK guards answer "Invalid Host: evil.example" with no hint' },
-      async () => {
-        const res = await rawPost(server().url, { ...call.headers, host: 'evil.example' }, call.body);
-        assert.equal(res.status, 403);
-        assert.match(res.body, /allowedHosts/);
-      },
-    );
+    it('tells the operator which setting admits another Host or Origin (allowedHosts / allowedOrigins)', async () => {
+      const host = await rawPost(server().url, { ...call.headers, host: 'evil.example' }, call.body);
+      assert.equal(host.status, 403);
+      assert.match(host.body, /server\.allowedHosts/);
+      const origin = await rawPost(server().url, { ...call.headers, origin: 'http://evil.example' }, call.body);
+      assert.equal(origin.status, 403);
+      assert.match(origin.body, /server\.allowedOrigins/);
+    });
 
     it('serves a request from the loopback Origin http://localhost', async () => {
       const res = await rawPost(server().url, { ...call.headers, origin: 'http://localhost' }, call.body);
@@ -592,28 +591,20 @@ describe('binding a non-loopback address', () => {
     assert.ok(!stderr.events().some((e) => e['event'] === 'listening'), 'it never listened');
   });
 
-  it(
-    'serves a valid token on 0.0.0.0 with requireAuth, or names the setting that is missing',
-    {
-      todo: 'mcp-server/transports/http.ts allowedNames(): a wildcard bind allows no Host name, so every /mcp request gets 403 "Invalid Host: …"',
-    },
-    async (t) => {
-      const dataDir = tempDir(t);
-      const config = writeConfig(dataDir, { server: { host: '0.0.0.0', requireAuth: true } });
-      let server: RunningServer;
-      try {
-        server = await startHttpServer(t, { dataDir, args: ['--config', config] });
-      } catch (err) {
-        // Refusing to start is a fix too, if it tells the operator what to add.
-        assert.match(String(err), /exited with 2[\s\S]*allowedHosts/);
-        return;
-      }
-      const learner = addLearnerTo(dataDir, 'remote-learner');
-      const res = await postMcp(new URL(`http://127.0.0.1:${server.url.port}/mcp`), toolCallRequest('list_tutorials', {}, learner.token));
-      const text = await res.text();
-      assert.ok(res.status === 200 || (res.status === 403 && text.includes('allowedHosts')), `${res.status}: ${text}`);
-    },
-  );
+  it('refuses 0.0.0.0 with requireAuth but no allowedHosts, naming the setting (it would refuse every Host)', async (t) => {
+    const dataDir = tempDir(t);
+    const config = writeConfig(dataDir, { server: { host: '0.0.0.0', requireAuth: true } });
+    await assert.rejects(startHttpServer(t, { dataDir, args: ['--config', config] }), /exited with 2[\s\S]*allowedHosts/);
+  });
+
+  it('serves a valid token on 0.0.0.0 with requireAuth and the Host listed in allowedHosts', async (t) => {
+    const dataDir = tempDir(t);
+    const config = writeConfig(dataDir, { server: { host: '0.0.0.0', requireAuth: true, allowedHosts: ['127.0.0.1'] } });
+    const server = await startHttpServer(t, { dataDir, args: ['--config', config] });
+    const learner = addLearnerTo(dataDir, 'remote-learner');
+    const res = await postMcp(new URL(`http://127.0.0.1:${server.url.port}/mcp`), toolCallRequest('list_tutorials', {}, learner.token));
+    assert.equal(res.status, 200, await res.text());
+  });
 });
 
 describe('an HTTP server with requireAuth', () => {
@@ -741,7 +732,8 @@ describe('an HTTP server with requireAuth', () => {
       const client = await v2HttpClient(t, url, mallory.token);
       const r = await client.callTool({ name: 'get_progress', arguments: { learner: 'ada' } });
       assert.equal(r.isError, true);
-      assert.match(textOf(r), /Unrecognized key: "learner"/);
+      assert.match(textOf(r), /unknown argument "learner"/);
+      assert.match(textOf(r), /get_progress takes: tutorial_id/);
       assert.doesNotMatch(textOf(r), /Progress for ada/);
     });
 

@@ -1,4 +1,4 @@
-import type { CallToolResult, McpServer, ToolAnnotations } from '@modelcontextprotocol/server';
+import type { CallToolResult, McpServer, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { AppError, toAppError } from '../../shared/errors.js';
 import type { CallContext, ServerDeps } from '../context.js';
@@ -42,17 +42,70 @@ function errorResult(err: AppError): CallToolResult {
   return { content: [{ type: 'text', text }], structuredContent: { error: err.toJSON() }, isError: true };
 }
 
+type JsonSchema = { properties?: Record<string, { type?: string }>; required?: string[] };
+
+interface Advertised {
+  schema: StandardSchemaWithJSON<Record<string, unknown>>;
+  /** "tutorial_id (string, required), step (integer, optional)" */
+  takes: string;
+}
+
+const advertised = new WeakMap<z.ZodObject, Advertised>();
+
+/**
+ * What the SDK gets as a tool's input schema: our JSON Schema, converted once per process (not
+ * once per request, as the per-request server factory would otherwise do), and a pass-through
+ * validator, so that validation happens in `registerTool` below, where a bad argument is logged as
+ * a failed `tool_call` and answered in words a beginner can act on.
+ */
+function advertise(schema: z.ZodObject): Advertised {
+  let a = advertised.get(schema);
+  if (a) return a;
+  const json = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown> & JsonSchema;
+  const required = new Set(json.required ?? []);
+  const takes = Object.entries(json.properties ?? {})
+    .map(([k, v]) => `${k} (${v.type ?? 'value'}, ${required.has(k) ? 'required' : 'optional'})`)
+    .join(', ');
+  a = {
+    schema: {
+      '~standard': {
+        version: 1,
+        vendor: 'mcp-starter',
+        validate: (value: unknown) => ({ value: (value ?? {}) as Record<string, unknown> }),
+        jsonSchema: { input: () => json, output: () => json },
+      },
+    },
+    takes: takes === '' ? 'no arguments' : takes,
+  };
+  advertised.set(schema, a);
+  return a;
+}
+
+function argumentError(def: ToolDef, issues: z.core.$ZodIssue[], takes: string): AppError {
+  const problems = issues.map((i) =>
+    i.code === 'unrecognized_keys'
+      ? `unknown argument${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`
+      : i.message,
+  );
+  return new AppError('E_BAD_PARAMS', `Invalid arguments for ${def.name}: ${problems.join('; ')}.`, {
+    hint: `${def.name} takes: ${takes}.`,
+  });
+}
+
 /** Registers a tool: identity from the transport, activity tracking, `tool_call` logging, errors as `isError` results. */
 export function registerTool(server: McpServer, def: ToolDef, call: CallContext, deps: ServerDeps): void {
+  const { schema, takes } = advertise(def.inputSchema);
   server.registerTool(
     def.name,
-    { title: def.title, description: def.description, inputSchema: def.inputSchema, annotations: def.annotations },
-    (args: Record<string, unknown>): CallToolResult => {
+    { title: def.title, description: def.description, inputSchema: schema, annotations: def.annotations },
+    (raw: Record<string, unknown>): CallToolResult => {
       const t0 = performance.now();
       let ok = false;
       try {
         if (!call.probe) deps.activity.touch(call.learner, call.transport);
-        const out = def.run(args, call, deps);
+        const parsed = def.inputSchema.safeParse(raw);
+        if (!parsed.success) throw argumentError(def, parsed.error.issues, takes);
+        const out = def.run(parsed.data, call, deps);
         ok = true;
         return { content: [{ type: 'text', text: out.text }], structuredContent: out.data };
       } catch (err) {

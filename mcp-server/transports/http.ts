@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { AuthInfo, McpHttpHandler } from '@modelcontextprotocol/server';
-import { hostHeaderValidation, originValidation, toNodeHandler } from '@modelcontextprotocol/node';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
 import { AppError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Config } from '../../shared/schemas/config.js';
@@ -33,10 +34,14 @@ function bracketed(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+export function isWildcardHost(host: string): boolean {
+  return ['0.0.0.0', '::', '[::]'].includes(host);
+}
+
 function allowedNames(config: Config['server'], extra: readonly string[]): string[] {
   const names = new Set<string>(extra.map((h) => h.toLowerCase()));
   if (isLoopbackHost(config.host)) for (const n of LOOPBACK_NAMES) names.add(n);
-  if (!['0.0.0.0', '::', '[::]'].includes(config.host)) names.add(bracketed(config.host).toLowerCase());
+  if (!isWildcardHost(config.host)) names.add(bracketed(config.host).toLowerCase());
   return [...names];
 }
 
@@ -51,8 +56,8 @@ export class HttpTransport {
   readonly server: Server;
   private readonly sockets = new Map<Socket, number>();
   private readonly nodeHandler;
-  private readonly checkHost;
-  private readonly checkOrigin;
+  private readonly allowedHosts: string[];
+  private readonly allowedOrigins: string[];
   private draining = false;
   /** During a handover requests on open connections are still served (with `Connection: close`). */
   private handover = false;
@@ -64,8 +69,8 @@ export class HttpTransport {
       maxRequestBodySize: config.maxBodyBytes,
       onerror: (err) => options.log.error({ err }, 'MCP handler failed'),
     });
-    this.checkHost = hostHeaderValidation(allowedNames(config, config.allowedHosts));
-    this.checkOrigin = originValidation(allowedNames(config, config.allowedOrigins));
+    this.allowedHosts = allowedNames(config, config.allowedHosts);
+    this.allowedOrigins = allowedNames(config, config.allowedOrigins);
     this.server = createServer({
       requestTimeout: config.requestTimeoutMs,
       headersTimeout: config.headersTimeoutMs,
@@ -169,6 +174,7 @@ export class HttpTransport {
       if (this.draining && !this.handover && n === 0) socket.end();
     });
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (!this.checkHostAndOrigin(req, res)) return;
     if (path === '/health') return this.health(req, res);
     if (this.draining && !this.handover) {
       return this.reply(
@@ -180,7 +186,6 @@ export class HttpTransport {
       );
     }
     if (path !== '/mcp') return this.reply(res, 404, `Nothing at ${path}.`, 'The MCP endpoint is /mcp; /health reports status.');
-    if (!this.checkHost(req, res) || !this.checkOrigin(req, res)) return;
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > config.maxBodyBytes) {
       return this.reply(
@@ -205,6 +210,31 @@ export class HttpTransport {
     this.countStream(res);
     res.once('close', () => end(res.statusCode < 500 && res.writableFinished));
     await this.nodeHandler(req, res);
+  }
+
+  /** DNS-rebinding protection: the Host (and a browser's Origin) must be a name this server is reached by. */
+  private checkHostAndOrigin(req: IncomingMessage, res: ServerResponse): boolean {
+    const host = validateHostHeader(req.headers.host, this.allowedHosts);
+    if (!host.ok) {
+      this.reply(
+        res,
+        403,
+        `${host.message}.`,
+        `If clients really reach this server by that name, add it to server.allowedHosts (allowed now: ${this.allowedHosts.join(', ')}).`,
+      );
+      return false;
+    }
+    const origin = validateOriginHeader(req.headers.origin, this.allowedOrigins);
+    if (!origin.ok) {
+      this.reply(
+        res,
+        403,
+        `${origin.message}.`,
+        `If this web page may use the server, add its host name to server.allowedOrigins (allowed now: ${this.allowedOrigins.join(', ')}).`,
+      );
+      return false;
+    }
+    return true;
   }
 
   /** Counts SSE responses while they are open (for the stream cap and the daemon's stats). */
