@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +25,18 @@ export interface DataDirSource {
   cwd?: string;
 }
 
+/** Whether `dir` is an mcp-starter checkout (so `npm start` there keeps its data in ./data). */
+function isCheckout(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === 'mcp-starter';
+  } catch {
+    return false; // no package.json here, or not ours
+  }
+}
+
 /**
  * DESIGN.md's rule: `--data-dir`, else `MCP_STARTER_DATA_DIR`, else `./data` when run by npm in
- * this checkout (`npm start`), else `$XDG_STATE_HOME/mcp-starter` (`~/.local/state/mcp-starter`).
+ * this checkout (`npm start`, or any command run from the checkout's folder), else `$XDG_STATE_HOME/mcp-starter` (`~/.local/state/mcp-starter`).
  */
 export function resolveDataDir(source: DataDirSource = {}): string {
   const env = source.env ?? process.env;
@@ -35,7 +44,7 @@ export function resolveDataDir(source: DataDirSource = {}): string {
   if (source.flag !== undefined && source.flag !== '') return resolve(cwd, source.flag);
   const fromEnv = env['MCP_STARTER_DATA_DIR'];
   if (fromEnv !== undefined && fromEnv !== '') return resolve(cwd, fromEnv);
-  if (env['npm_package_name'] === 'mcp-starter') return resolve(cwd, 'data');
+  if (env['npm_package_name'] === 'mcp-starter' || isCheckout(cwd)) return resolve(cwd, 'data');
   const stateHome = env['XDG_STATE_HOME'];
   const base = stateHome !== undefined && stateHome !== '' ? stateHome : join(homedir(), '.local', 'state');
   return join(base, 'mcp-starter');

@@ -103,6 +103,7 @@ describe('data dir', () => {
     assert.equal(resolveDataDir({ env: { MCP_STARTER_DATA_DIR: '/e' }, cwd: '/c' }), '/e');
     assert.equal(resolveDataDir({ env: { npm_package_name: 'mcp-starter' }, cwd: '/c' }), '/c/data');
     assert.equal(resolveDataDir({ env: { XDG_STATE_HOME: '/s' }, cwd: '/c' }), '/s/mcp-starter');
+    assert.equal(resolveDataDir({ env: {}, cwd: ROOT }), join(ROOT, 'data'), 'any command run in the checkout');
   });
 
   test('is created with mode 0700, with its sub-folders', (t) => {

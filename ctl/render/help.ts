@@ -9,8 +9,8 @@ interface HelpRow {
 }
 
 const GLOBAL_OPTIONS = `Global options (before or after the command):
-  --data-dir DIR   the daemon's data directory (default: $MCP_STARTER_DATA_DIR, else ./data under
-                   \`npm run\` in the checkout, else $XDG_STATE_HOME/mcp-starter)
+  --data-dir DIR   the daemon's data directory (default: $MCP_STARTER_DATA_DIR, else ./data when run
+                   in the mcp-starter checkout, else $XDG_STATE_HOME/mcp-starter)
   --socket PATH    the control socket (default: <data dir>/mcp-starterd.sock)
   --json           print exactly one JSON document on stdout: the result, or {"error":{code,message,hint}}
   -h, --help       this text; \`mcp-starterctl help COMMAND\` for one command
