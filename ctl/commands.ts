@@ -158,6 +158,22 @@ const isUp = (state: string): boolean => state === 'running' || state === 'start
 const stopBudgetMs = (params: RpcParams<'stop'>): number => (params?.timeoutMs ?? DRAIN_MS) + KILL_MS + MARGIN_MS;
 
 /** The command table: everything ctl does is a row here. */
+/**
+ * The supervised server's URL from the daemon. With the daemon down, the default address: the
+ * bridge then answers each request with "cannot reach … is mcp-starterd running?", which the
+ * client shows, instead of a process that exits before it said anything.
+ */
+async function supervisedUrl(ctx: Context): Promise<string> {
+  try {
+    return (await callDaemon(ctx.socket, 'status', undefined, ctx.timeoutOverrideMs ?? STATUS_MS)).url;
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== 'E_NOT_RUNNING') throw err;
+    const url = `http://127.0.0.1:${process.env['MCP_STARTER_SERVER_PORT'] ?? '8000'}/mcp`;
+    ctx.warn(`${err.message} Bridging to ${url}; requests fail until the daemon is started.`);
+    return url;
+  }
+}
+
 export const COMMANDS: readonly Command[] = [
   command({
     name: 'status',
@@ -243,9 +259,8 @@ export const COMMANDS: readonly Command[] = [
       rpc: 'status',
       offline: 'never',
       async run(params, ctx) {
-        const url = params.url ?? (await callDaemon(ctx.socket, 'status', undefined, ctx.timeoutOverrideMs ?? STATUS_MS)).url;
         const { runConnect } = await import('./connect.js');
-        return runConnect({ url, token: params.token });
+        return runConnect({ url: params.url ?? (await supervisedUrl(ctx)), token: params.token });
       },
     },
   }),

@@ -98,6 +98,8 @@ export class Daemon {
       writeRaw: (line) => this.logs.writeRaw(line),
     });
     this.supervisor.on('state', (n) => this.control.publish('state', n));
+    this.supervisor.on('stats', (s) => this.control.publish('stats', s));
+    this.logs.onLine = (line) => this.control.publish('logs', { line });
     registerLifecycle(this.control, {
       supervisor: this.supervisor,
       status: () => this.status(),

@@ -47,6 +47,13 @@ export async function backupDatabase(sourceFile: string, backupsDir: string, lab
   } finally {
     source.close();
   }
+  // The copy inherits WAL mode; switch it to a rollback journal so a backup is one self-contained file.
+  const copy = new Database(file);
+  try {
+    copy.pragma('journal_mode = DELETE');
+  } finally {
+    copy.close();
+  }
   const integrity = integrityOf(file);
   return { file, bytes: statSync(file).size, at: at.toISOString(), integrity };
 }

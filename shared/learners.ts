@@ -30,7 +30,7 @@ export function addLearner(db: Db, name: string): { learner: LearnerInfo; token:
   } catch (err) {
     if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
       throw new AppError('E_LEARNER_EXISTS', `A learner named "${name}" already exists.`, {
-        hint: `Choose another name, or revoke the old one first (mcp-starterctl learners revoke ${name}).`,
+        hint: 'Choose another name (names stay taken after a revoke, so that progress keeps its owner).',
         cause: err,
       });
     }

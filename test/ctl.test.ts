@@ -572,10 +572,32 @@ describe('mcp-starterctl against a control socket (fixture server)', () => {
     assert.deepEqual(fixture.requests, [{ method: 'status', params: undefined }]);
   });
 
-  test('connect without --url and without a daemon is exit 3, with nothing on stdout', async (t) => {
-    const run = await ctl(t, ['connect', '--data-dir', tempDir(t)]);
-    assert.equal(run.code, 3);
-    assert.equal(run.stdout, '');
-    assert.match(run.stderr, /mcp-starterd is not running/);
+  test('connect without --url and without a daemon still bridges, and each request says the daemon is down', async (t) => {
+    // A port nothing listens on, so the default address cannot reach some other server.
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MCP_STARTER_')));
+    const proc = spawn(process.execPath, ['--import', 'tsx', CTL_MAIN, 'connect', '--data-dir', tempDir(t)], {
+      cwd: ROOT,
+      env: { ...clean, MCP_STARTER_SERVER_PORT: String(port) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    t.after(() => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    });
+    let stderr = '';
+    proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const stdout = new LineStream(proc.stdout);
+    proc.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list', params: {} })}\n`);
+    const answer = await waitForLine(stdout, (l) =>
+      l.includes('"id":7') ? (JSON.parse(l) as { error?: { message: string } }) : undefined,
+    );
+    assert.match(answer.error?.message ?? '', /cannot reach .*mcp-starterd running/);
+    proc.stdin.end();
+    const [code] = (await withTimeout(once(proc, 'close'), 'connect')) as [number | null];
+    assert.equal(code, 0);
+    assert.match(stderr, /mcp-starterd is not running/);
   });
 });

@@ -49,6 +49,36 @@ describe('mcp-starterd', () => {
     assert.equal(after.child.lastExit?.reason, 'crash');
   });
 
+  test('subscribers get every state change and the stats as they happen', async (t) => {
+    const d = await startDaemon(t, tempDir(t));
+    const before = await status(d.socket);
+    const sock = connect(d.socket);
+    t.after(() => sock.destroy());
+    const lines: Array<{ method?: string; params?: { state?: string; from?: string }; result?: unknown }> = [];
+    let buf = '';
+    sock.setEncoding('utf8');
+    const seen = new Promise<void>((resolve) => {
+      sock.on('data', (c: string) => {
+        buf += c;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          lines.push(JSON.parse(buf.slice(0, i)) as (typeof lines)[number]);
+          buf = buf.slice(i + 1);
+        }
+        const states = lines.filter((l) => l.method === 'state').map((l) => l.params?.state);
+        if (states.at(-1) === 'running' && states.includes('backoff') && lines.some((l) => l.method === 'stats')) resolve();
+      });
+    });
+    sock.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { topics: ['state', 'stats'] } })}\n`);
+    await waitForStatus(d.socket, () => lines.some((l) => l.result !== undefined));
+    process.kill(before.child.pid ?? 0, 'SIGKILL');
+    await seen;
+    assert.deepEqual(
+      lines.filter((l) => l.method === 'state').map((l) => `${l.params?.from ?? ''}→${l.params?.state ?? ''}`),
+      ['running→backoff', 'backoff→starting', 'starting→running'],
+    );
+  });
+
   test('a child that exits at once every time ends in fatal, with its last words and a hint; start tries again', async (t) => {
     const d = spawnDaemon(t, tempDir(t), { MCPSTARTERD_UNUSED: '', MCP_STARTERD_CHILD: join(FIXTURES, 'crash-at-once.ts') });
     const s = await waitForStatus(d.socket, inState('fatal'));

@@ -12,18 +12,27 @@ export class LogWriter {
   readonly file: string;
   private readonly dest;
 
+  /** Called with every line written (the control API's `logs` subscription). */
+  onLine: ((line: string) => void) | undefined;
+
   constructor(logsDir: string, level: LevelWithSilent) {
     this.file = join(logsDir, DAEMON_LOG);
     this.dest = pino.destination({ dest: this.file, sync: true, mkdir: true, append: true });
+    const stream = { write: (chunk: string): void => this.write(chunk) };
     this.log = pino(
       { name: 'mcp-starterd', level, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
-      this.dest,
+      stream,
     );
+  }
+
+  private write(chunk: string): void {
+    this.dest.write(chunk);
+    this.onLine?.(chunk.trimEnd());
   }
 
   /** Appends a line that is already JSON (the child's own log line). */
   writeRaw(line: string): void {
-    this.dest.write(`${line}\n`);
+    this.write(`${line}\n`);
   }
 
   /** Reopens the file (after rotation moved it). */

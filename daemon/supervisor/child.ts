@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
 import { ChildMessage, type ParentMessage, type ReadyMessage, type StatsMessage } from '../../shared/schemas/ipc.js';
@@ -24,7 +24,7 @@ const STDERR_KEEP = 20;
  * One forked mcp-starter-server: its own process group (so a stop reaches every descendant),
  * an IPC channel, stdout/stderr captured line by line into the daemon's log.
  */
-export class ChildHandle {
+export class ChildHandle extends EventEmitter<{ stats: [StatsMessage] }> {
   readonly proc: ChildProcess;
   readonly pid: number;
   readonly startedAtMs = performance.now();
@@ -41,6 +41,7 @@ export class ChildHandle {
     private readonly log: Logger,
     writeRaw: (line: string) => void,
   ) {
+    super();
     this.proc = fork(command.modulePath, command.args, {
       execArgv: command.execArgv,
       env: command.env,
@@ -106,6 +107,7 @@ export class ChildHandle {
         return;
       case 'stats':
         this.stats = msg;
+        this.emit('stats', msg);
         return;
       case 'draining':
         this.log.info({ event: 'child_draining', pid: this.pid, ...msg }, 'child draining');

@@ -4,6 +4,7 @@ import { AppError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DataPaths } from '../../shared/paths.js';
 import type { Config } from '../../shared/schemas/config.js';
+import type { StatsMessage } from '../../shared/schemas/ipc.js';
 import type { ChildStatus, LastExit, StateNotification, StopResult } from '../../shared/schemas/rpc.js';
 import type { PortListener } from '../listener.js';
 import { probeMcp, ProbeHistory } from '../prober.js';
@@ -33,7 +34,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * The child's lifecycle: an explicit state machine (machine.ts) driven by the child's events and
  * by requests. Timers belong to states: entering a state arms them, leaving it clears them.
  */
-export class Supervisor extends EventEmitter<{ state: [StateNotification] }> {
+export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats: [StatsMessage] }> {
   state: ChildState = 'stopped';
   child: ChildHandle | undefined;
   restarts = 0;
@@ -143,6 +144,7 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification] }> {
     }
     this.child = child;
     this.pendingReason = undefined;
+    child.on('stats', (s) => this.emit('stats', s));
     writeFileSync(paths.childPidFile, `${child.pid}\n`, { mode: 0o600 });
     log.info({ event: 'child_spawn', pid: child.pid }, 'server process started');
     void child.exited.then((exit) => this.onExit(child, exit));
@@ -413,6 +415,7 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification] }> {
     this.config = config;
     this.window = new RestartWindow(config.restart.windowMs, config.restart.maxRestarts);
     this.child = fresh;
+    fresh.on('stats', (s) => this.emit('stats', s));
     writeFileSync(this.options.paths.childPidFile, `${fresh.pid}\n`, { mode: 0o600 });
     void fresh.exited.then((exit) => this.onExit(fresh, exit));
     await old.send({ type: 'drain', timeoutMs: config.drain.timeoutMs, handover: true }).catch(() => old.signalGroup('SIGTERM'));
