@@ -16,7 +16,7 @@ import { LogWriter } from './logs/writer.js';
 import { registerLifecycle } from './rpc/lifecycle.js';
 import type { ChildCommand } from './supervisor/child.js';
 import { Supervisor } from './supervisor/supervisor.js';
-import { checkHttpConfig } from '../mcp-server/http-main.js';
+import { checkHttpConfig } from '../shared/http-config.js';
 
 export interface DaemonOptions {
   paths: DataPaths;

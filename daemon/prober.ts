@@ -40,6 +40,62 @@ export async function probeMcp(url: string, timeoutMs: number, token?: string): 
   }
 }
 
+/**
+ * The periodic liveness probe: one `list_tutorials` call on a client that negotiated once and is
+ * kept (the protocol is stateless, so it stays valid across child restarts). A failure drops the
+ * client, so the next probe negotiates again from scratch. Cheaper than a full probe every 10 s.
+ */
+export class LivenessProbe {
+  private client: Client | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  async probe(timeoutMs: number): Promise<ProbeResult> {
+    const t0 = performance.now();
+    const signal = AbortSignal.timeout(timeoutMs);
+    const reused = this.client !== undefined;
+    try {
+      await this.call(signal, timeoutMs);
+    } catch (err) {
+      await this.close();
+      // A kept connection may have died with a restarted child: one fresh try decides.
+      if (!reused || signal.aborted) return this.failed(t0, signal, timeoutMs, err);
+      try {
+        await this.call(signal, timeoutMs);
+      } catch (again) {
+        await this.close();
+        return this.failed(t0, signal, timeoutMs, again);
+      }
+    }
+    return { ok: true, ms: performance.now() - t0 };
+  }
+
+  private async call(signal: AbortSignal, timeoutMs: number): Promise<void> {
+    const options = { signal, timeout: timeoutMs };
+    if (!this.client) {
+      const client = new Client({ name: 'mcp-starterd-probe', version: version() }, { versionNegotiation: { mode: 'auto' } });
+      const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+      await client.connect(new StreamableHTTPClientTransport(new URL(this.url), { requestInit: { headers } }), options);
+      this.client = client;
+    }
+    const result = await this.client.callTool({ name: 'list_tutorials', arguments: {} }, options);
+    if (result.isError === true) throw new Error('list_tutorials answered with an error');
+  }
+
+  private failed(t0: number, signal: AbortSignal, timeoutMs: number, err: unknown): ProbeResult {
+    return { ok: false, ms: performance.now() - t0, error: signal.aborted ? `no answer within ${timeoutMs} ms` : (err as Error).message };
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.close().catch(() => undefined);
+  }
+}
+
 /** Probe outcomes over time, for availability (share of passed probes) over 24 h and 7 days. */
 export class ProbeHistory {
   private readonly results: Array<{ atMs: number; ok: boolean }> = [];

@@ -1,5 +1,4 @@
 import { createMcpHandler } from '@modelcontextprotocol/server';
-import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Config } from '../shared/schemas/config.js';
 import { version } from '../shared/version.js';
@@ -8,7 +7,8 @@ import { HttpAuthenticator } from './auth.js';
 import type { DaemonLink } from './ipc.js';
 import { serverFactory } from './server.js';
 import { RequestStats } from './stats.js';
-import { HttpTransport, isLoopbackHost, isWildcardHost } from './transports/http.js';
+import { HttpTransport } from './transports/http.js';
+import { checkHttpConfig } from '../shared/http-config.js';
 
 export interface RunHttpOptions {
   app: LearningApp;
@@ -33,23 +33,6 @@ async function listen(transport: HttpTransport, link: DaemonLink | undefined, co
 }
 
 /** Serves HTTP: binds (or takes the daemon's socket), reports to the daemon, drains on request. */
-/**
- * Refuses an HTTP config that would be unsafe or serve nobody: a non-loopback bind without
- * tokens, or a wildcard bind with no host names to accept (DNS-rebinding protection).
- */
-export function checkHttpConfig(server: Config['server']): void {
-  if (!isLoopbackHost(server.host) && !server.requireAuth) {
-    throw new AppError('E_UNSAFE_BIND', `Refusing to serve on ${server.host} without authentication.`, {
-      hint: 'Set "server": {"requireAuth": true} (and give learners tokens with `mcp-starterctl learners add NAME`), or bind 127.0.0.1.',
-    });
-  }
-  if (isWildcardHost(server.host) && server.allowedHosts.length === 0) {
-    throw new AppError('E_CONFIG_INVALID', `Binding ${server.host} needs the names clients use to reach this server.`, {
-      hint: 'List them in server.allowedHosts, e.g. ["mcp.example.lan", "192.168.1.10"]; requests with another Host header are refused.',
-    });
-  }
-}
-
 export async function runHttp({
   app,
   config,

@@ -7,7 +7,7 @@ import type { Config } from '../../shared/schemas/config.js';
 import type { StatsMessage } from '../../shared/schemas/ipc.js';
 import type { ChildStatus, LastExit, StateNotification, StopResult } from '../../shared/schemas/rpc.js';
 import type { PortListener } from '../listener.js';
-import { probeMcp, ProbeHistory } from '../prober.js';
+import { LivenessProbe, probeMcp, ProbeHistory } from '../prober.js';
 import { backoffDelayMs, RestartWindow } from './backoff.js';
 import { ChildHandle, type ChildCommand, type ChildExit } from './child.js';
 import { nextState, type ChildEvent, type ChildState } from './machine.js';
@@ -50,11 +50,13 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
   private probing = false;
   private probeFailures = 0;
   private stopping: Promise<StopResult> | undefined;
+  private readonly liveness: LivenessProbe;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
     this.config = options.config;
     this.window = new RestartWindow(this.config.restart.windowMs, this.config.restart.maxRestarts);
+    this.liveness = new LivenessProbe(options.url, options.probeToken);
   }
 
   get currentConfig(): Config {
@@ -184,9 +186,7 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
     const child = this.child;
     if (this.probing || !child || this.state !== 'running') return;
     this.probing = true;
-    const result = await probeMcp(this.options.url, this.config.probe.timeoutMs, this.options.probeToken).finally(
-      () => (this.probing = false),
-    );
+    const result = await this.liveness.probe(this.config.probe.timeoutMs).finally(() => (this.probing = false));
     if (this.child !== child || this.state !== 'running') return;
     this.history.record(result.ok);
     this.probeFailures = result.ok ? 0 : this.probeFailures + 1;

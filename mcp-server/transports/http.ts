@@ -6,6 +6,7 @@ import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/
 import { AppError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Config } from '../../shared/schemas/config.js';
+import { isLoopbackHost, isWildcardHost } from '../../shared/http-config.js';
 import type { HttpAuthenticator } from '../auth.js';
 import type { RequestStats } from '../stats.js';
 
@@ -25,17 +26,8 @@ export interface HttpTransportOptions {
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
-}
-
 function bracketed(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-export function isWildcardHost(host: string): boolean {
-  return ['0.0.0.0', '::', '[::]'].includes(host);
 }
 
 function allowedNames(config: Config['server'], extra: readonly string[]): string[] {

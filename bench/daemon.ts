@@ -1,0 +1,193 @@
+// Daemon benchmarks (npm run bench runs them after the server's): crash-to-healthy beside the
+// cold-start floor, `ctl status` round trip beside `node -e 0`, and the daemon's idle RSS and CPU.
+// Everything runs the compiled JS (as production does) on 127.0.0.1, in temp dirs it removes.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const RUNS = Number(process.env['BENCH_CRASH_RUNS'] ?? 10);
+const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 60);
+const CTL_RUNS = Number(process.env['BENCH_CTL_RUNS'] ?? 20);
+const GUARD_MS = 20_000;
+
+const started: ChildProcess[] = [];
+const dirs: string[] = [];
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'mcp-starter-bench-daemon-'));
+  dirs.push(d);
+  return d;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2;
+};
+
+/** Polls GET /health until it answers 200; resolves with the time it took. Bounded by GUARD_MS. */
+async function untilHealthy(port: number, t0: number): Promise<number> {
+  while (performance.now() - t0 < GUARD_MS) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
+      await r.arrayBuffer();
+      if (r.status === 200) return performance.now() - t0;
+    } catch {
+      // not up yet (refused, reset): try again
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error(`no 200 from /health within ${GUARD_MS} ms`);
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = once(proc, 'exit');
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** The floor: a cold `node` start of the server to its first 200. */
+async function coldStartFloor(): Promise<number[]> {
+  const data = tempDir();
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const port = await freePort();
+    const t0 = performance.now();
+    const proc = spawn(
+      process.execPath,
+      [join(ROOT, 'dist/mcp-server/main.js'), '--transport', 'http', '--port', String(port), '--data-dir', data],
+      { stdio: 'ignore' },
+    );
+    started.push(proc);
+    times.push(await untilHealthy(port, t0));
+    await stop(proc);
+  }
+  return times;
+}
+
+function childPid(dataDir: string): number {
+  return Number(readFileSync(join(dataDir, 'mcp-starter-server.pid'), 'utf8'));
+}
+
+async function withDaemon<T>(fn: (d: { proc: ChildProcess; port: number; dataDir: string }) => Promise<T>): Promise<T> {
+  const dataDir = tempDir();
+  const port = await freePort();
+  // A short stable period: each measured crash is a first crash (no backoff), as a rare real crash is.
+  const env = { ...process.env, MCP_STARTER_RESTART_STABLE_AFTER_MS: '300', MCP_STARTER_RESTART_MAX_RESTARTS: '1000' };
+  const proc = spawn(process.execPath, [join(ROOT, 'dist/daemon/main.js'), '--data-dir', dataDir, '--port', String(port)], {
+    stdio: 'ignore',
+    env,
+  });
+  started.push(proc);
+  try {
+    await untilHealthy(port, performance.now());
+    return await fn({ proc, port, dataDir });
+  } finally {
+    await stop(proc);
+  }
+}
+
+/** SIGKILL the child → /health 200 again, through the daemon's port. */
+async function crashToHealthy(): Promise<number[]> {
+  return withDaemon(async ({ port, dataDir }) => {
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const pid = childPid(dataDir);
+      const t0 = performance.now();
+      process.kill(pid, 'SIGKILL');
+      // Wait for a different child to answer (the old one may still be answering for a moment).
+      while (performance.now() - t0 < GUARD_MS) {
+        await untilHealthy(port, t0);
+        let now: number | undefined;
+        try {
+          now = childPid(dataDir);
+        } catch {
+          now = undefined; // pid file between children
+        }
+        if (now !== undefined && now !== pid) break;
+      }
+      times.push(performance.now() - t0);
+      // Let the backoff reset and the crash window forget this crash (as a real crash would be rare).
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    return times;
+  });
+}
+
+function timeCommand(args: string[], runs: number): number[] {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    spawnSync(process.execPath, args, { stdio: 'ignore' });
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function main(): Promise<void> {
+  if (spawnSync(process.execPath, [join(ROOT, 'dist/daemon/main.js'), '--version']).status !== 0) {
+    spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  const floor = await coldStartFloor();
+  const crash = await crashToHealthy();
+  const { ctl, bare, idle } = await withDaemon(async ({ proc, dataDir }) => {
+    const ctlTimes = timeCommand([join(ROOT, 'dist/ctl/main.js'), '--data-dir', dataDir, 'status'], CTL_RUNS);
+    const bareTimes = timeCommand(['-e', '0'], CTL_RUNS);
+    const pid = proc.pid!;
+    const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+    const ticks0 = cpuTicks(pid);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuPercent = ((cpuTicks(pid) - ticks0) / hz / seconds) * 100;
+    return { ctl: ctlTimes, bare: bareTimes, idle: { rss: rssMb(pid), cpuPercent, seconds, childRss: rssMb(childPid(dataDir)) } };
+  });
+  const f = (n: number): string => n.toFixed(1);
+  const crashOverFloor = median(crash) - median(floor);
+  console.log('\nmcp-starterd');
+  console.log(`  cold start of the server to first 200 (floor), median of ${RUNS}:  ${f(median(floor))} ms`);
+  console.log(
+    `  crash-to-healthy (SIGKILL child → /health 200), median of ${RUNS}:    ${f(median(crash))} ms  (floor ${crashOverFloor >= 0 ? '+' : ''}${f(crashOverFloor)} ms; aim ≤ floor + 50 ms: ${crashOverFloor <= 50 ? 'met' : 'NOT met'})`,
+  );
+  console.log(`  ctl status round trip, median of ${CTL_RUNS}:                            ${f(median(ctl))} ms`);
+  console.log(
+    `  node -e 0, median of ${CTL_RUNS}:                                        ${f(median(bare))} ms  (ratio ${(median(ctl) / median(bare)).toFixed(2)}×; aim ≤ 1.3×: ${median(ctl) / median(bare) <= 1.3 ? 'met' : 'NOT met'})`,
+  );
+  console.log(
+    `  daemon idle RSS:                                               ${f(idle.rss)} MB  (aim ≤ 50 MB: ${idle.rss <= 50 ? 'met' : 'NOT met'}; server child ${f(idle.childRss)} MB)`,
+  );
+  console.log(
+    `  daemon idle CPU over ${f(idle.seconds)} s (probing every 10 s):            ${idle.cpuPercent.toFixed(3)} %  (aim ≤ 0.2 %: ${idle.cpuPercent <= 0.2 ? 'met' : 'NOT met'})`,
+  );
+}
+
+try {
+  await main();
+} finally {
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
