@@ -209,7 +209,10 @@ export async function startBare(launcher: Launcher): Promise<RunningServer> {
   let err = '';
   proc.stderr?.setEncoding('utf8').on('data', (c: string) => (err = (err + c).slice(-4000)));
   const found = new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bare server printed no URL within ${START_TIMEOUT_MS} ms:\n${out}${err}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`bare server printed no URL within ${START_TIMEOUT_MS} ms:\n${out}${err}`)),
+      START_TIMEOUT_MS,
+    );
     proc.stdout?.setEncoding('utf8').on('data', (c: string) => {
       out += c;
       for (const line of out.split('\n')) {
@@ -233,6 +236,24 @@ export function isAlive(server: RunningServer): boolean {
   return server.proc.exitCode === null && server.proc.signalCode === null;
 }
 
+/** Whether the server is still running, after giving a pending `exit` event `graceMs` to arrive. */
+export async function isStillAlive(server: RunningServer, graceMs = 500): Promise<boolean> {
+  if (!isAlive(server)) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+  await Promise.race([once(server.proc, 'exit'), timeout]);
+  clearTimeout(timer);
+  return isAlive(server);
+}
+
+/** Why a server is gone: its exit and, for ours, the end of its log. */
+export function describeExit(server: RunningServer): string {
+  const { exitCode, signalCode } = server.proc;
+  const how = signalCode !== null ? `was killed by ${signalCode}` : `exited with code ${String(exitCode)}`;
+  const tail = server.logFile && existsSync(server.logFile) ? readFileSync(server.logFile, 'utf8').split('\n').slice(-20).join('\n') : '';
+  return `pid ${server.pid} ${how}${tail ? `; the end of its log:\n${tail}` : ''}`;
+}
+
 /** VmRSS and VmHWM (peak) of a process, in bytes. */
 export function memoryOf(pid: number): { rssBytes: number; peakBytes: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -249,4 +270,30 @@ export function cpuMsOf(pid: number): number {
   // Fields after the parenthesised command name (which may hold spaces): state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+/** CPU time the whole machine has been busy (all cores, not idle or iowait) and in iowait, in ms. */
+export function machineCpuMs(): { busyMs: number; iowaitMs: number } {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const first = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const ticks = first.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return { busyMs: ((total - idle) * 1000) / clockTicks, iowaitMs: ((ticks[4] ?? 0) * 1000) / clockTicks };
+}
+
+/**
+ * Waits (bounded) until the rest of the machine is quiet: between cells our two servers idle,
+ * so busy CPU then is someone else's, and it would land in the next cell's figures.
+ */
+export async function waitForQuiet(maxMs: number, thresholdPct = 25, sampleMs = 250): Promise<{ waitedMs: number; busyPct: number }> {
+  const start = performance.now();
+  for (;;) {
+    const before = machineCpuMs().busyMs;
+    await new Promise((r) => setTimeout(r, sampleMs));
+    const busyPct = ((machineCpuMs().busyMs - before) / sampleMs) * 100;
+    const waitedMs = performance.now() - start;
+    if (busyPct < thresholdPct || waitedMs >= maxMs) return { waitedMs, busyPct };
+  }
 }

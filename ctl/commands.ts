@@ -66,7 +66,10 @@ function parseParams<A>(spec: { name: string; usage: string; params: z.ZodType<A
   return parsed.data;
 }
 
-function command<A, R>(spec: Spec<A, R>): Command {
+/** What every command says about itself, for help and dispatch. */
+function describe<A, R>(
+  spec: Pick<Spec<A, R>, 'name' | 'usage' | 'summary' | 'details' | 'positionals' | 'run'>,
+): Omit<Command, 'execute'> {
   return {
     name: spec.name,
     usage: spec.usage,
@@ -75,6 +78,12 @@ function command<A, R>(spec: Spec<A, R>): Command {
     positionals: spec.positionals ?? [],
     rpc: spec.run.rpc,
     offline: spec.run.offline,
+  };
+}
+
+function command<A, R>(spec: Spec<A, R>): Command {
+  return {
+    ...describe(spec),
     async execute(input, ctx) {
       const result = await spec.run.run(parseParams(spec, input), ctx);
       return { kind: 'result', result, human: spec.render(result), exit: spec.exit?.(result) ?? EXIT.ok, jsonWarning: spec.jsonWarning };
@@ -85,13 +94,7 @@ function command<A, R>(spec: Spec<A, R>): Command {
 /** A command that owns stdout (a protocol bridge): no rendering, its result is the exit code. */
 function streamCommand<A>(spec: Omit<Spec<A, number>, 'render' | 'exit' | 'jsonWarning'>): Command {
   return {
-    name: spec.name,
-    usage: spec.usage,
-    summary: spec.summary,
-    details: spec.details,
-    positionals: spec.positionals ?? [],
-    rpc: spec.run.rpc,
-    offline: spec.run.offline,
+    ...describe(spec),
     async execute(input, ctx) {
       return { kind: 'exit', exit: await spec.run.run(parseParams(spec, input), ctx) };
     },

@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { AppError } from '../shared/errors.js';
+import { parseFlags, PortArg } from '../shared/cli.js';
 
 export const USAGE = `Usage: mcp-starter-server [--transport stdio|http] [--host H] [--port N] [--data-dir DIR] [--config FILE]
 
@@ -14,12 +13,7 @@ export const USAGE = `Usage: mcp-starter-server [--transport stdio|http] [--host
 const ServerArgs = z.strictObject({
   transport: z.enum(['stdio', 'http'], { error: '--transport must be "stdio" or "http"' }).default('stdio'),
   host: z.string().min(1, '--host needs an address such as 127.0.0.1').optional(),
-  port: z
-    .string()
-    .regex(/^\d{1,5}$/, '--port must be a number from 0 to 65535')
-    .transform(Number)
-    .refine((n) => n <= 65535, '--port must be a number from 0 to 65535')
-    .optional(),
+  port: PortArg.optional(),
   'data-dir': z.string().min(1).optional(),
   config: z.string().min(1).optional(),
   /** Internal: set by mcp-starterd, which passes the listening socket over IPC. */
@@ -30,29 +24,19 @@ const ServerArgs = z.strictObject({
 export type ServerArgs = z.infer<typeof ServerArgs>;
 
 export function parseServerArgs(argv: readonly string[]): ServerArgs {
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        transport: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        'data-dir': { type: 'string' },
-        config: { type: 'string' },
-        'listen-handle': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    }).values;
-  } catch (err) {
-    throw new AppError('E_USAGE', (err as Error).message, { hint: USAGE });
-  }
-  const parsed = ServerArgs.safeParse(values);
-  if (!parsed.success) {
-    throw new AppError('E_USAGE', parsed.error.issues.map((i) => i.message).join('; '), { hint: USAGE });
-  }
-  return parsed.data;
+  return parseFlags(
+    argv,
+    {
+      transport: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      'listen-handle': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+    ServerArgs,
+    USAGE,
+  );
 }

@@ -5,8 +5,24 @@ import type { CallContext, ServerDeps } from '../context.js';
 
 const user = (text: string) => ({ messages: [{ role: 'user' as const, content: { type: 'text' as const, text } }] });
 
+// Built once per process: the per-request server factory only registers them.
+const ExplainArgs = z.object({
+  concept: z
+    .string({ error: 'concept must be text, such as "resources"' })
+    .trim()
+    .min(1, 'name a concept, such as "tools"')
+    .max(200, 'keep the concept short'),
+});
+
+let tutorialIds: readonly string[] = [];
+const QuizArgs = z.object({
+  tutorial_id: completable(z.string({ error: 'tutorial_id must be text such as "tools"' }).trim().min(1).max(64), (value) =>
+    tutorialIds.filter((id) => id.startsWith(value)),
+  ),
+});
+
 export function registerPrompts(server: McpServer, call: CallContext, deps: ServerDeps): void {
-  const ids = (): string[] => deps.catalog.tutorials.map((t) => t.id);
+  if (tutorialIds.length === 0) tutorialIds = deps.catalog.tutorials.map((t) => t.id);
 
   server.registerPrompt(
     'explain_concept',
@@ -14,13 +30,7 @@ export function registerPrompts(server: McpServer, call: CallContext, deps: Serv
       title: 'Explain an MCP concept',
       description:
         'Asks the assistant to explain an MCP concept (tools, resources, transports, …) for a beginner, grounded in the tutorials.',
-      argsSchema: z.object({
-        concept: z
-          .string({ error: 'concept must be text, such as "resources"' })
-          .trim()
-          .min(1, 'name a concept, such as "tools"')
-          .max(200, 'keep the concept short'),
-      }),
+      argsSchema: ExplainArgs,
     },
     ({ concept }) => {
       deps.activity.touch(call.learner, call.transport);
@@ -43,11 +53,7 @@ export function registerPrompts(server: McpServer, call: CallContext, deps: Serv
     {
       title: 'Quiz me',
       description: 'Asks the assistant to quiz you on a tutorial, one question at a time.',
-      argsSchema: z.object({
-        tutorial_id: completable(z.string({ error: 'tutorial_id must be text such as "tools"' }).trim().min(1).max(64), (value) =>
-          ids().filter((id) => id.startsWith(value)),
-        ),
-      }),
+      argsSchema: QuizArgs,
     },
     ({ tutorial_id }) => {
       deps.activity.touch(call.learner, call.transport);
