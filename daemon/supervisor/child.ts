@@ -153,6 +153,25 @@ export class ChildHandle extends EventEmitter<{ stats: [StatsMessage] }> {
     }
   }
 
+  /** Whether it exited within `ms`. */
+  async exitWithin(ms: number): Promise<boolean> {
+    if (!this.isAlive) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+    const ok = await Promise.race([this.exited.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return ok;
+  }
+
+  /** After the leader exits, makes sure no descendant of its group is left behind. */
+  async reapGroup(): Promise<void> {
+    for (let i = 0; i < 20 && this.groupAlive(); i++) await new Promise((r) => setTimeout(r, 25));
+    if (this.groupAlive()) {
+      this.log.warn({ event: 'orphans', pgid: this.pid }, 'processes of the server group outlived it; killing them');
+      this.signalGroup('SIGKILL');
+    }
+  }
+
   /** Whether any process of the child's group is still alive. */
   groupAlive(): boolean {
     try {

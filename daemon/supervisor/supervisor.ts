@@ -337,37 +337,19 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
     let drained = false;
     if (!force && was === 'running') {
       await child.send({ type: 'drain', timeoutMs: drainMs, handover: false }).catch(() => undefined);
-      drained = await this.exitWithin(child, drainMs + 2_000);
+      drained = await child.exitWithin(drainMs + 2_000);
     }
     let killed = false;
     if (child.isAlive) {
       child.signalGroup('SIGTERM');
-      if (!(await this.exitWithin(child, this.config.drain.killTimeoutMs))) {
+      if (!(await child.exitWithin(this.config.drain.killTimeoutMs))) {
         killed = true;
         child.signalGroup('SIGKILL');
         await child.exited;
       }
     }
-    await this.groupGone(child);
+    await child.reapGroup();
     return result(drained, killed);
-  }
-
-  private async exitWithin(child: ChildHandle, ms: number): Promise<boolean> {
-    if (!child.isAlive) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-    const ok = await Promise.race([child.exited.then(() => true as const), timeout]);
-    clearTimeout(timer);
-    return ok;
-  }
-
-  /** After the leader exits, makes sure no descendant of the group is left behind. */
-  private async groupGone(child: ChildHandle): Promise<void> {
-    for (let i = 0; i < 20 && child.groupAlive(); i++) await sleep(25);
-    if (child.groupAlive()) {
-      this.options.log.warn({ event: 'orphans', pgid: child.pid }, 'processes of the server group outlived it; killing them');
-      child.signalGroup('SIGKILL');
-    }
   }
 
   /** Kills the child at once (emergency): no drain. */
@@ -379,7 +361,7 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
     if (this.state === 'starting' || this.state === 'running') this.transition('stop', 'emergency');
     child.signalGroup('SIGKILL');
     await child.exited;
-    await this.groupGone(child);
+    await child.reapGroup();
     return child.pid;
   }
 
@@ -419,7 +401,7 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
     writeFileSync(this.options.paths.childPidFile, `${fresh.pid}\n`, { mode: 0o600 });
     void fresh.exited.then((exit) => this.onExit(fresh, exit));
     await old.send({ type: 'drain', timeoutMs: config.drain.timeoutMs, handover: true }).catch(() => old.signalGroup('SIGTERM'));
-    void this.exitWithin(old, config.drain.timeoutMs + config.drain.killTimeoutMs).then((ok) => {
+    void old.exitWithin(config.drain.timeoutMs + config.drain.killTimeoutMs).then((ok) => {
       if (!ok) old.signalGroup('SIGKILL');
     });
     log.info({ event: 'reload_done', oldPid: old.pid, newPid: fresh.pid }, 'reload: new server serving, old one draining');
