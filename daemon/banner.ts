@@ -12,7 +12,7 @@ export function banner(status: StatusResult, dataDir: string, logFile: string): 
     `  Log            ${logFile}`,
     '',
     '  Connect a client:',
-    `    MCP Inspector   npx @modelcontextprotocol/inspector --cli ${status.url} --protocol-era auto --method tools/list`,
+    `    MCP Inspector   npx @modelcontextprotocol/inspector@2 --cli ${status.url} --protocol-era auto --method tools/list`,
     `    VS Code         .vscode/mcp.json → { "servers": { "mcp-starter": { "type": "http", "url": "${status.url}" } } }`,
     '    Claude Desktop  command "mcp-starterctl" with args ["connect"] (a stdio bridge to this server)',
     '  Then ask the assistant to call list_tutorials.',
