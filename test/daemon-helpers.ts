@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { ChildState, StatusResult } from '../shared/schemas/rpc.js';
@@ -124,11 +125,16 @@ export async function startDaemon(t: TestContext, dataDir: string, env: NodeJS.P
   return d;
 }
 
+/** Whether a process runs (a zombie waiting for its parent to reap it does not count). */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
-    return false;
+    return false; // ESRCH: gone
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false; // vanished between the two checks
   }
 }

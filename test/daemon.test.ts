@@ -139,6 +139,19 @@ describe('mcp-starterd', () => {
     assert.equal(pidAlive(s.child.pid ?? 0), false);
   });
 
+  test('stop leaves no descendant of the server behind (the whole process group is signalled)', async (t) => {
+    const dir = tempDir(t);
+    const d = await startDaemon(t, dir, { MCP_STARTERD_CHILD: join(FIXTURES, 'with-grandchild.ts') });
+    const grandchild = Number(readFileSync(join(dir, 'grandchild.pid'), 'utf8'));
+    t.after(() => {
+      if (pidAlive(grandchild)) process.kill(grandchild, 'SIGKILL');
+    });
+    assert.ok(pidAlive(grandchild));
+    const r = await rpc<StopResult>(d.socket, 'stop', {});
+    assert.ok(r.result, JSON.stringify(r.error));
+    assert.equal(pidAlive(grandchild), false, 'the helper process went with the server');
+  });
+
   test('emergency stop kills the child, records the active learners and leaves a verified backup', async (t) => {
     const dir = tempDir(t);
     const d = await startDaemon(t, dir);

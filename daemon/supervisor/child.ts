@@ -163,13 +163,13 @@ export class ChildHandle extends EventEmitter<{ stats: [StatsMessage] }> {
     return ok;
   }
 
-  /** After the leader exits, makes sure no descendant of its group is left behind. */
+  /** After the leader exits, makes sure no descendant of its group is left behind: SIGTERM, a short wait, SIGKILL. */
   async reapGroup(): Promise<void> {
+    if (!this.groupAlive()) return;
+    this.log.warn({ event: 'orphans', pgid: this.pid }, 'processes of the server group outlived it; ending them');
+    this.signalGroup('SIGTERM');
     for (let i = 0; i < 20 && this.groupAlive(); i++) await new Promise((r) => setTimeout(r, 25));
-    if (this.groupAlive()) {
-      this.log.warn({ event: 'orphans', pgid: this.pid }, 'processes of the server group outlived it; killing them');
-      this.signalGroup('SIGKILL');
-    }
+    if (this.groupAlive()) this.signalGroup('SIGKILL');
   }
 
   /** Whether any process of the child's group is still alive. */
