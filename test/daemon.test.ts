@@ -204,6 +204,15 @@ describe('mcp-starterd', () => {
     assert.equal((await status(d.socket)).child.pid, r.result?.newPid);
   });
 
+  test('SIGHUP reloads like `ctl reload`: a new child takes over', async (t) => {
+    const d = await startDaemon(t, tempDir(t));
+    const before = await status(d.socket);
+    d.proc.kill('SIGHUP');
+    const after = await waitForStatus(d.socket, (s) => s.child.state === 'running' && s.child.pid !== before.child.pid);
+    assert.equal(after.child.restarts, 0, 'a handover is not a crash');
+    await waitForStatus(d.socket, () => !pidAlive(before.child.pid ?? 0));
+  });
+
   test('a bad config on reload is refused and the old child keeps serving', async (t) => {
     const dir = tempDir(t);
     const file = join(dir, 'config.json');
