@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { integrityOf } from '../shared/backup.js';
 import type { EmergencyStopResult, StopResult } from '../shared/schemas/rpc.js';
 import { FIXTURES, inState, pidAlive, rpc, spawnDaemon, startDaemon, status, waitForStatus } from './daemon-helpers.js';
-import { tempDir, v2HttpClient, WAIT_MS } from './helpers.js';
+import { LineStream, tempDir, v2HttpClient, waitForLine, WAIT_MS } from './helpers.js';
 
 function readStatus(socket: import('node:net').Socket): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -273,17 +273,7 @@ describe('mcp-starterd', () => {
     const sock = connect(d.socket);
     t.after(() => sock.destroy());
     await once(sock, 'connect');
-    const lines: string[] = [];
-    let buf = '';
-    sock.setEncoding('utf8');
-    sock.on('data', (c: string) => {
-      buf += c;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    });
+    const lines = new LineStream(sock);
     const inputs = [
       '{not json',
       '[]',
@@ -296,9 +286,8 @@ describe('mcp-starterd', () => {
       '{"jsonrpc":"2.0","id":5,"method":"status"}',
     ];
     for (const l of inputs) sock.write(`${l}\n`);
-    const deadline = performance.now() + WAIT_MS;
-    while (!lines.some((l) => l.includes('"id":5')) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const parsed = lines.map((l) => JSON.parse(l) as { id: unknown; error?: { code: number; data?: { code: string } }; result?: unknown });
+    await waitForLine(lines, (l) => (l.includes('"id":5') ? true : undefined));
+    const parsed = lines.all.map((l) => JSON.parse(l) as { id: unknown; error?: { code: number; data?: { code: string } }; result?: unknown });
     const codes = parsed.filter((p) => p.error).map((p) => p.error?.data?.code ?? String(p.error?.code));
     for (const c of ['E_RPC_PARSE', 'E_RPC_METHOD', 'E_BAD_PARAMS', 'E_RPC_TOO_LARGE'])
       assert.ok(codes.includes(c), `${c} in ${codes.join(',')}`);
