@@ -287,7 +287,9 @@ describe('mcp-starterd', () => {
     ];
     for (const l of inputs) sock.write(`${l}\n`);
     await waitForLine(lines, (l) => (l.includes('"id":5') ? true : undefined));
-    const parsed = lines.all.map((l) => JSON.parse(l) as { id: unknown; error?: { code: number; data?: { code: string } }; result?: unknown });
+    const parsed = lines.all.map(
+      (l) => JSON.parse(l) as { id: unknown; error?: { code: number; data?: { code: string } }; result?: unknown },
+    );
     const codes = parsed.filter((p) => p.error).map((p) => p.error?.data?.code ?? String(p.error?.code));
     for (const c of ['E_RPC_PARSE', 'E_RPC_METHOD', 'E_BAD_PARAMS', 'E_RPC_TOO_LARGE'])
       assert.ok(codes.includes(c), `${c} in ${codes.join(',')}`);
