@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   E_UNAUTHORIZED: { rpc: -32017, exit: EXIT.bad },
   E_CHILD_STATE: { rpc: -32018, exit: EXIT.bad },
   E_TIMEOUT: { rpc: -32019, exit: EXIT.bad },
+  E_BUSY: { rpc: -32020, exit: EXIT.bad },
   E_RPC_PARSE: { rpc: -32700, exit: EXIT.usage },
   E_RPC_METHOD: { rpc: -32601, exit: EXIT.usage },
   E_RPC_TOO_LARGE: { rpc: -32600, exit: EXIT.usage },

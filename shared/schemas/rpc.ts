@@ -11,7 +11,8 @@ export const CONTROL_MAX_LINE_BYTES = 1024 * 1024;
 /** Params may be omitted entirely (`null`/absent) for methods that take none. */
 const NoParams = z.strictObject({}).optional();
 
-export const ChildState = z.enum(['stopped', 'starting', 'running', 'draining', 'backoff', 'fatal']);
+/** DESIGN.md, Child lifecycle. `reloading`: a new child starts beside the old one, which drains once the new one runs. */
+export const ChildState = z.enum(['stopped', 'starting', 'running', 'reloading', 'draining', 'backoff', 'fatal']);
 export type ChildState = z.infer<typeof ChildState>;
 
 export const LastExit = z
@@ -40,9 +41,35 @@ export const ChildStatus = z.object({
 });
 export type ChildStatus = z.infer<typeof ChildStatus>;
 
+/** The lifecycle operations the supervisor serialises (DESIGN.md, Child lifecycle). */
+export const OperationName = z.enum(['start', 'stop', 'restart', 'reload', 'emergency-stop', 'crash-restart', 'probe-restart', 'shutdown']);
+export type OperationName = z.infer<typeof OperationName>;
+export const Operation = z.object({ name: OperationName, since: z.string() }).nullable();
+export type Operation = z.infer<typeof Operation>;
+
+/** The daemon's own timeouts: ctl derives how long to wait for a stop or a start from these, never from constants of its own. */
+export const DaemonTimeouts = z.object({
+  /** How long a stop lets in-flight requests and active learners finish. */
+  drainMs: z.number().int().min(0),
+  /** After SIGTERM, how long before SIGKILL. */
+  killMs: z.number().int().min(0),
+  /** How long a new child may take to be ready and pass its probe. */
+  readyMs: z.number().int().min(0),
+});
+export type DaemonTimeouts = z.infer<typeof DaemonTimeouts>;
+
 export const StatusResult = z.object({
-  daemon: z.object({ pid: z.number().int(), version: z.string(), uptimeMs: z.number(), socket: z.string(), dataDir: z.string() }),
+  daemon: z.object({
+    pid: z.number().int(),
+    version: z.string(),
+    uptimeMs: z.number(),
+    socket: z.string(),
+    dataDir: z.string(),
+    timeouts: DaemonTimeouts,
+  }),
   child: ChildStatus,
+  /** The lifecycle operation in progress, if any. */
+  operation: Operation,
   url: z.string(),
   activeLearners: z.number().int(),
   inFlight: z.number().int(),
