@@ -1,6 +1,6 @@
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../shared/config.js';
+import { applyPortOverride, loadConfig } from '../shared/config.js';
 import { AppError } from '../shared/errors.js';
 import type { DataPaths } from '../shared/paths.js';
 import { packageRoot } from '../shared/paths.js';
@@ -17,6 +17,7 @@ import { registerLifecycle } from './rpc/lifecycle.js';
 import type { ChildCommand } from './supervisor/child.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { checkHttpConfig } from '../shared/http-config.js';
+import { CHILD_CONFIG_ENV } from '../shared/config.js';
 
 export interface DaemonOptions {
   paths: DataPaths;
@@ -29,15 +30,19 @@ export interface DaemonOptions {
 /** Environment variable naming another module to fork as the server (test fixtures). */
 export const CHILD_MODULE_ENV = 'MCP_STARTERD_CHILD';
 
-/** The server command: compiled JS in production; the TypeScript source (through tsx) when the daemon itself runs from source. */
-export function serverCommand(dataDir: string, configFile: string | undefined, probeToken: string): ChildCommand {
+/**
+ * The server command: compiled JS in production; the TypeScript source (through tsx) when the
+ * daemon itself runs from source. The child gets the daemon's parsed config (file, environment
+ * and `--port` applied once, here) rather than reading the file again.
+ */
+export function serverCommand(dataDir: string, config: Config, probeToken: string): ChildCommand {
   const fromSource = import.meta.url.endsWith('.ts');
   const modulePath = process.env[CHILD_MODULE_ENV] ?? join(packageRoot(), fromSource ? 'mcp-server/main.ts' : 'dist/mcp-server/main.js');
   return {
     modulePath,
-    args: ['--transport', 'http', '--listen-handle', '--data-dir', dataDir, ...(configFile ? ['--config', configFile] : [])],
+    args: ['--transport', 'http', '--listen-handle', '--data-dir', dataDir],
     execArgv: modulePath.endsWith('.ts') ? ['--import', 'tsx'] : [],
-    env: { ...process.env, MCP_STARTER_PROBE_TOKEN: probeToken },
+    env: { ...process.env, MCP_STARTER_PROBE_TOKEN: probeToken, [CHILD_CONFIG_ENV]: JSON.stringify(config) },
   };
 }
 
@@ -56,12 +61,11 @@ export class Daemon {
   constructor(private readonly options: DaemonOptions) {
     this.logs = new LogWriter(options.paths.logsDir, options.config.logs.level);
     this.listener = new PortListener(this.logs.log.child({ component: 'listener' }), options.config.restart.readyTimeoutMs * 2);
-    this.control = new ControlServer(options.paths.socket, this.logs.log.child({ component: 'control' }));
+    this.control = new ControlServer(options.paths.socket, this.logs.log.child({ component: 'control' }), options.config.control);
   }
 
   private loadConfig(): Config {
-    const config = loadConfig({ file: this.options.configFile });
-    if (this.options.portOverride !== undefined) config.server.port = this.options.portOverride;
+    const config = applyPortOverride(loadConfig({ file: this.options.configFile }), this.options.portOverride);
     const current = this.supervisor.currentConfig.server;
     if (config.server.port !== current.port || config.server.host !== current.host) {
       throw new AppError(
@@ -90,7 +94,7 @@ export class Daemon {
     this.supervisor = new Supervisor({
       config,
       paths,
-      command: () => serverCommand(paths.dataDir, this.options.configFile, probeToken),
+      command: (childConfig) => serverCommand(paths.dataDir, childConfig, probeToken),
       probeToken,
       listener: this.listener,
       url: this.url,
@@ -103,7 +107,7 @@ export class Daemon {
     registerLifecycle(this.control, {
       supervisor: this.supervisor,
       status: () => this.status(),
-      emergencyStop: (reason) => emergencyStop(this.supervisor, this.listener, paths, log, reason),
+      emergencyStop: (reason) => emergencyStop(this.supervisor, paths, log, reason),
       reload: () => this.reload(),
     });
     log.info(
@@ -132,7 +136,9 @@ export class Daemon {
 
   status(): StatusResult {
     const { paths } = this.options;
-    const stats = this.supervisor.child?.stats;
+    const supervisor = this.supervisor;
+    const { drain, restart } = supervisor.currentConfig;
+    const stats = supervisor.child?.stats;
     return {
       daemon: {
         pid: process.pid,
@@ -140,8 +146,10 @@ export class Daemon {
         uptimeMs: Math.round(performance.now() - this.startedAtMs),
         socket: paths.socket,
         dataDir: paths.dataDir,
+        timeouts: { drainMs: drain.timeoutMs, killMs: drain.killTimeoutMs, readyMs: restart.readyTimeoutMs },
       },
-      child: this.supervisor.status(),
+      child: supervisor.status(),
+      operation: supervisor.operation,
       url: this.url,
       activeLearners: stats?.activeLearners ?? 0,
       inFlight: stats?.inFlight ?? 0,
@@ -157,7 +165,7 @@ export class Daemon {
     this.closing ??= (async () => {
       const log = this.logs.log;
       log.info({ event: 'daemon_stop', reason }, 'mcp-starterd stopping');
-      if (this.supervisor) await this.supervisor.stop({ reason: 'daemon-shutdown' });
+      if (this.supervisor) await this.supervisor.stop({}, 'daemon-shutdown');
       this.listener.close();
       await this.control.close();
       if (this.pidFileWritten) {

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { rawHttpError } from '../shared/http-error.js';
 
 /** Where new connections go: to a ready child, into the queue (a restart is under way), or refused with a 503. */
 export type ListenerMode =
@@ -9,12 +10,7 @@ export type ListenerMode =
 const MAX_QUEUE = 1024;
 
 function http503(message: string, hint: string): string {
-  const body = JSON.stringify({
-    jsonrpc: '2.0',
-    id: null,
-    error: { code: -32000, message: `${message} ${hint}`, data: { message, hint } },
-  });
-  return `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 2\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  return rawHttpError(503, message, hint, { 'Retry-After': '2' });
 }
 
 /**
@@ -67,6 +63,11 @@ export class PortListener {
     }
   }
 
+  /** Connections a child was handed and never took (it died first): served by the current mode, oldest first. */
+  requeue(sockets: readonly Socket[]): void {
+    for (const socket of sockets) this.dispatch(socket);
+  }
+
   get queued(): number {
     return this.queue.length;
   }
@@ -83,8 +84,10 @@ export class PortListener {
       case 'forward':
         mode.send(socket).catch((err: unknown) => {
           // The child went away between accept and hand-over: keep the connection for the next one.
-          this.log.debug({ err }, 'hand-over failed; queueing the connection');
-          if (!socket.destroyed) this.enqueue(socket);
+          this.log.debug({ err }, 'hand-over failed; the connection waits for the next child');
+          if (socket.destroyed) return;
+          if (this.mode !== mode) this.dispatch(socket);
+          else this.enqueue(socket);
         });
         return;
       case 'queue':

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { loadConfig } from '../shared/config.js';
+import { applyPortOverride, loadConfig } from '../shared/config.js';
 import { AppError, describeError, toAppError } from '../shared/errors.js';
 import { ensureDataDir, resolveDataDir } from '../shared/paths.js';
 import { version } from '../shared/version.js';
@@ -11,8 +11,7 @@ async function main(): Promise<void> {
   const args = parseDaemonArgs(process.argv.slice(2));
   if (args.help) return void process.stdout.write(`${USAGE}\n`);
   if (args.version) return void process.stdout.write(`${version()}\n`);
-  const config = loadConfig({ file: args.config });
-  if (args.port !== undefined) config.server.port = args.port;
+  const config = applyPortOverride(loadConfig({ file: args.config }), args.port);
   const paths = ensureDataDir(resolveDataDir({ flag: args['data-dir'] }));
   const daemon = new Daemon({ paths, config, configFile: args.config, portOverride: args.port });
   const shutdown = (signal: string): void => {

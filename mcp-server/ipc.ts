@@ -55,10 +55,13 @@ export class DaemonLink {
       }
       case 'connection':
         if (!(handle instanceof Socket) || !this.connectionHandler) {
-          this.log.warn('connection message without a socket, or before serving; dropped');
+          // Not confirmed, so the daemon still holds its copy and hands it to the next child.
+          this.log.warn('connection message without a socket, or before serving; left to the daemon');
           if (handle instanceof Socket) handle.destroy();
           return;
         }
+        // Confirm before reading a byte: from here on this process owns the connection.
+        this.send({ type: 'accepted', id: msg.id });
         this.connectionHandler(handle);
         return;
       case 'drain':

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { loadConfig } from '../shared/config.js';
+import { applyPortOverride, inheritedConfig, loadConfig } from '../shared/config.js';
 import { AppError, describeError, toAppError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { ensureDataDir, resolveDataDir } from '../shared/paths.js';
@@ -22,9 +22,9 @@ async function main(): Promise<number> {
     process.stderr.write(`${version()}\n`);
     return 0;
   }
-  const config = loadConfig({ file: args.config });
-  if (args.host !== undefined) config.server.host = args.host;
-  if (args.port !== undefined) config.server.port = args.port;
+  // Under the daemon the config comes parsed from it; run by hand, from the file and environment.
+  const loaded = (args['listen-handle'] ? inheritedConfig() : undefined) ?? loadConfig({ file: args.config });
+  const config = applyPortOverride(args.host === undefined ? loaded : { ...loaded, server: { ...loaded.server, host: args.host } }, args.port);
   if (args.transport === 'http') checkHttpConfig(config.server);
   const paths = ensureDataDir(resolveDataDir({ flag: args['data-dir'] }));
   // stdout belongs to the protocol in stdio mode, so logs always go to stderr (the daemon captures it).

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { AppError } from './errors.js';
+import { AppError, toAppError } from './errors.js';
 import type { BackupInfo } from './schemas/rpc.js';
 
 /** `mcp-starter-<label>-20261125T021500123Z.db`: sortable, and says why it was taken. */
@@ -56,4 +56,29 @@ export async function backupDatabase(sourceFile: string, backupsDir: string, lab
   }
   const integrity = integrityOf(file);
   return { file, bytes: statSync(file).size, at: at.toISOString(), integrity };
+}
+
+/**
+ * A backup that must be honest about itself (the emergency stop, daemon or offline): never
+ * throws, and a copy that fails its integrity check is a failure that says where the database
+ * and the failed copy are.
+ */
+export async function checkedBackup(
+  learningDb: string,
+  backupsDir: string,
+  label: string,
+): Promise<{ backup: BackupInfo | null; backupError: string | null }> {
+  try {
+    const backup = await backupDatabase(learningDb, backupsDir, label);
+    if (backup.integrity === 'ok') return { backup, backupError: null };
+    return {
+      backup,
+      backupError:
+        `The backup ${backup.file} failed its integrity check (${backup.integrity.slice(0, 300)}), so it cannot be trusted. ` +
+        `The database ${learningDb} is left as it was: keep it, run \`mcp-starterctl db check\`, and restore an earlier backup from ${backupsDir} if it is damaged.`,
+    };
+  } catch (err) {
+    const e = toAppError(err);
+    return { backup: null, backupError: e.hint === undefined ? e.message : `${e.message} ${e.hint}` };
+  }
 }

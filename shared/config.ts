@@ -5,8 +5,11 @@ import { Config } from './schemas/config.js';
 
 export const ENV_PREFIX = 'MCP_STARTER_';
 
+/** The daemon hands its child the parsed config in this variable (JSON), so the child never reads the file again. */
+export const CHILD_CONFIG_ENV = 'MCP_STARTER_CHILD_CONFIG';
+
 /** Environment variables that are not config keys (they choose where things are, not how they behave). */
-const NON_CONFIG_ENV = new Set(['MCP_STARTER_DATA_DIR', 'MCP_STARTER_CONFIG', 'MCP_STARTER_PROBE_TOKEN', 'MCP_STARTER_CTL_TIMEOUT_MS']);
+const NON_CONFIG_ENV = new Set(['MCP_STARTER_DATA_DIR', 'MCP_STARTER_CONFIG', 'MCP_STARTER_PROBE_TOKEN', 'MCP_STARTER_CTL_TIMEOUT_MS', CHILD_CONFIG_ENV]);
 
 type JsonSchema = { type?: string | string[]; properties?: Record<string, JsonSchema>; items?: JsonSchema };
 
@@ -164,6 +167,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   const withEnv = applyEnvOverrides(raw as Record<string, unknown>, env);
   return parseConfig(withEnv, options.file ?? 'environment');
+}
+
+/** `--port` wins over the file and the environment; the one place it is applied. */
+export function applyPortOverride(config: Config, port: number | undefined): Config {
+  return port === undefined ? config : { ...config, server: { ...config.server, port } };
+}
+
+/** The config the daemon handed its child (CHILD_CONFIG_ENV), validated like any file; undefined when there is none. */
+export function inheritedConfig(env: NodeJS.ProcessEnv = process.env): Config | undefined {
+  const raw = env[CHILD_CONFIG_ENV];
+  if (raw === undefined || raw === '') return undefined;
+  return parseConfig(parseJson(raw, CHILD_CONFIG_ENV), CHILD_CONFIG_ENV);
 }
 
 /** The JSON Schema for editors, generated from the zod schema. */

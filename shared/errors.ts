@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   E_RPC_PARSE: { rpc: -32700, exit: EXIT.usage },
   E_RPC_METHOD: { rpc: -32601, exit: EXIT.usage },
   E_RPC_TOO_LARGE: { rpc: -32600, exit: EXIT.usage },
+  E_RPC_INVALID: { rpc: -32600, exit: EXIT.usage },
   E_INTERNAL: { rpc: -32603, exit: EXIT.bad },
 } as const satisfies Record<string, CodeInfo>;
 

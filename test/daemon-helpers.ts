@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
+import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { LineSplitter } from '../shared/lines.js';
 import type { TestContext } from 'node:test';
 import type { ChildState, StatusResult } from '../shared/schemas/rpc.js';
 import { endProcess, LineStream, ROOT, WAIT_MS } from './helpers.js';
@@ -61,20 +62,124 @@ export async function status(socket: string): Promise<StatusResult> {
   return r.result;
 }
 
-/** Polls `status` until `pred` holds (the daemon pushes no state without a subscription). */
-export async function waitForStatus(socket: string, pred: (s: StatusResult) => boolean, ms = WAIT_MS): Promise<StatusResult> {
-  const deadline = performance.now() + ms;
-  let last: StatusResult | undefined;
-  while (performance.now() < deadline) {
-    try {
-      last = await status(socket);
-      if (pred(last)) return last;
-    } catch {
-      // the socket is not up yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
+/**
+ * Watches the daemon through its own `subscribe` stream (state and stats): `until(pred)` checks
+ * `status` now and again after every notification, so tests await events instead of polling.
+ * Before the daemon's socket exists it waits for the socket file to appear (fs.watch).
+ */
+export class DaemonWatch {
+  private sock: Socket | undefined;
+  private waiters = new Set<() => void>();
+  private closed = false;
+  readonly notifications: Array<{ method: string; params: Record<string, unknown> }> = [];
+
+  constructor(readonly socket: string) {}
+
+  private poke(): void {
+    for (const w of [...this.waiters]) w();
   }
-  throw new Error(`status never matched within ${ms} ms; last: ${JSON.stringify(last)}`);
+
+  private async connect(deadline: number): Promise<void> {
+    while (!this.closed && this.sock === undefined) {
+      try {
+        this.sock = await this.subscribe();
+        return;
+      } catch {
+        // Not up yet: wait for the socket file to (re)appear, or a short guard for a stale one.
+        await socketAppears(this.socket, Math.max(1, Math.min(250, deadline - performance.now())));
+        if (performance.now() > deadline) return;
+      }
+    }
+  }
+
+  private subscribe(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const s = connect(this.socket);
+      s.once('error', reject);
+      s.once('connect', () => {
+        s.off('error', reject);
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          if (this.sock === s) this.sock = undefined;
+          this.poke();
+        });
+        const lines = new LineSplitter({
+          maxLineLength: 16 * 1024 * 1024,
+          overflow: 'split',
+          onLine: (line) => {
+            const msg = JSON.parse(line) as { method?: string; params?: Record<string, unknown> };
+            if (msg.method !== undefined) this.notifications.push({ method: msg.method, params: msg.params ?? {} });
+            this.poke();
+          },
+        });
+        s.setEncoding('utf8');
+        s.on('data', (c: string) => lines.push(c));
+        s.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { topics: ['state', 'stats'] } })}\n`);
+        resolve(s);
+      });
+    });
+  }
+
+  /** Resolves with the first status for which `pred` holds; rejects after `ms` with the last status seen. */
+  async until(pred: (s: StatusResult) => boolean, ms = WAIT_MS): Promise<StatusResult> {
+    const deadline = performance.now() + ms;
+    let last: StatusResult | undefined;
+    while (performance.now() < deadline) {
+      if (this.sock === undefined) await this.connect(deadline);
+      const changed = new Promise<void>((resolve) => {
+        const w = (): void => {
+          this.waiters.delete(w);
+          resolve();
+        };
+        this.waiters.add(w);
+        setTimeout(w, Math.max(0, deadline - performance.now())).unref();
+      });
+      try {
+        last = await status(this.socket);
+        if (pred(last)) return last;
+      } catch {
+        // the daemon is between sockets (starting or gone): the subscription's close wakes us
+      }
+      await changed;
+    }
+    throw new Error(`status never matched within ${ms} ms; last: ${JSON.stringify(last)}`);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.sock?.destroy();
+  }
+}
+
+/** Resolves when `path` exists (fs.watch on its folder), or after `ms`. */
+function socketAppears(path: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (existsSync(path)) return resolve();
+    let watcher: FSWatcher | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    try {
+      watcher = watch(dirname(path), () => {
+        if (existsSync(path)) done();
+      });
+    } catch {
+      // the folder is not there yet: the timer decides
+    }
+  });
+}
+
+/** Waits until `pred` holds for the daemon's status, woken by its subscription stream. */
+export async function waitForStatus(socket: string, pred: (s: StatusResult) => boolean, ms = WAIT_MS): Promise<StatusResult> {
+  const watch = new DaemonWatch(socket);
+  try {
+    return await watch.until(pred, ms);
+  } finally {
+    watch.close();
+  }
 }
 
 export const inState =

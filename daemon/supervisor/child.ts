@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
+import { LineSplitter } from '../../shared/lines.js';
 import { ChildMessage, type ParentMessage, type ReadyMessage, type StatsMessage } from '../../shared/schemas/ipc.js';
 
 /** How to start the server child: injectable so tests can run misbehaving fixtures. */
@@ -19,12 +20,14 @@ export interface ChildExit {
 }
 
 const STDERR_KEEP = 20;
+/** A captured line longer than this is logged in pieces rather than buffered whole. */
+const MAX_CAPTURED_LINE = 64 * 1024;
 
 /**
  * One forked mcp-starter-server: its own process group (so a stop reaches every descendant),
  * an IPC channel, stdout/stderr captured line by line into the daemon's log.
  */
-export class ChildHandle extends EventEmitter<{ stats: [StatsMessage] }> {
+export class ChildHandle extends EventEmitter<{ stats: [StatsMessage]; ready: [ReadyMessage] }> {
   readonly proc: ChildProcess;
   readonly pid: number;
   readonly startedAtMs = performance.now();
@@ -35,6 +38,9 @@ export class ChildHandle extends EventEmitter<{ stats: [StatsMessage] }> {
   readonly lastStderr: string[] = [];
   readonly exited: Promise<ChildExit>;
   private readyWaiters: Array<(msg: ReadyMessage) => void> = [];
+  /** Connections handed over and not yet confirmed: the daemon's copies, by id, with when they were sent. */
+  private readonly unconfirmed = new Map<number, { socket: Socket; sentAtMs: number }>();
+  private nextConnectionId = 0;
 
   constructor(
     command: ChildCommand,
@@ -62,23 +68,10 @@ export class ChildHandle extends EventEmitter<{ stats: [StatsMessage] }> {
 
   private capture(stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr', writeRaw: (line: string) => void): void {
     if (!stream) return;
-    let buf = '';
+    const lines = new LineSplitter({ maxLineLength: MAX_CAPTURED_LINE, overflow: 'split', onLine: (l) => this.line(l, name, writeRaw) });
     stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        this.line(buf.slice(0, i), name, writeRaw);
-        buf = buf.slice(i + 1);
-      }
-      if (buf.length > 64 * 1024) {
-        this.line(buf, name, writeRaw);
-        buf = '';
-      }
-    });
-    stream.on('end', () => {
-      if (buf !== '') this.line(buf, name, writeRaw);
-    });
+    stream.on('data', (chunk: string) => lines.push(chunk));
+    stream.on('end', () => lines.end());
   }
 
   private line(line: string, stream: 'stdout' | 'stderr', writeRaw: (line: string) => void): void {
@@ -104,7 +97,16 @@ export class ChildHandle extends EventEmitter<{ stats: [StatsMessage] }> {
       case 'ready':
         this.ready = msg;
         for (const w of this.readyWaiters.splice(0)) w(msg);
+        this.emit('ready', msg);
         return;
+      case 'accepted': {
+        const entry = this.unconfirmed.get(msg.id);
+        if (!entry) return;
+        this.unconfirmed.delete(msg.id);
+        // Closes only the daemon's descriptor; the child's copy keeps the connection open.
+        entry.socket.destroy();
+        return;
+      }
       case 'stats':
         this.stats = msg;
         this.emit('stats', msg);
@@ -133,14 +135,49 @@ export class ChildHandle extends EventEmitter<{ stats: [StatsMessage] }> {
     });
   }
 
-  send(msg: ParentMessage, handle?: Socket): Promise<void> {
+  send(msg: ParentMessage): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!this.proc.connected) {
         reject(new Error('IPC channel closed'));
         return;
       }
-      this.proc.send(msg, handle, { keepOpen: false }, (err) => (err ? reject(err) : resolve()));
+      this.proc.send(msg, undefined, {}, (err) => (err ? reject(err) : resolve()));
     });
+  }
+
+  /**
+   * Passes an accepted connection to the child. The daemon keeps its copy until the child
+   * confirms (`accepted`): a child that dies first never took it, and `takeBack` returns it.
+   * Rejects when the channel is closed or the send fails (the socket is then not the child's).
+   */
+  handOver(socket: Socket): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.proc.connected) {
+        reject(new Error('IPC channel closed'));
+        return;
+      }
+      const id = this.nextConnectionId++;
+      this.unconfirmed.set(id, { socket, sentAtMs: performance.now() });
+      this.proc.send({ type: 'connection', id } satisfies ParentMessage, socket, { keepOpen: true }, (err) => {
+        if (!err) return resolve();
+        this.unconfirmed.delete(id);
+        reject(err);
+      });
+    });
+  }
+
+  /** The connections this child was handed and never confirmed (call once it is gone or given up). */
+  takeBack(): Socket[] {
+    const sockets = [...this.unconfirmed.values()].map((e) => e.socket).filter((s) => !s.destroyed);
+    this.unconfirmed.clear();
+    return sockets;
+  }
+
+  /** How long the oldest unconfirmed connection has waited for the child (0 when none): a hang shows here first. */
+  oldestUnconfirmedMs(nowMs = performance.now()): number {
+    let oldest = 0;
+    for (const e of this.unconfirmed.values()) oldest = Math.max(oldest, nowMs - e.sentAtMs);
+    return oldest;
   }
 
   /** Signals the child's whole process group. */

@@ -1,16 +1,22 @@
 import { EventEmitter } from 'node:events';
 import { unlinkSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Socket } from 'node:net';
 import { AppError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DataPaths } from '../../shared/paths.js';
 import type { Config } from '../../shared/schemas/config.js';
 import type { StatsMessage } from '../../shared/schemas/ipc.js';
-import type { ChildStatus, LastExit, StateNotification, StopResult } from '../../shared/schemas/rpc.js';
+import type { ChildStatus, LastExit, Operation, StateNotification, StopResult } from '../../shared/schemas/rpc.js';
 import type { PortListener } from '../listener.js';
 import { LivenessProbe, probeMcp, ProbeHistory } from '../prober.js';
 import { backoffDelayMs, RestartWindow } from './backoff.js';
 import { ChildHandle, type ChildCommand, type ChildExit } from './child.js';
+import { heldMode, type StopReason } from './listener-mode.js';
 import { nextState, type ChildEvent, type ChildState } from './machine.js';
+import { busyError, OperationGate, preemptedError } from './operations.js';
+
+export type { StopReason };
 
 export interface SupervisorOptions {
   config: Config;
@@ -26,28 +32,53 @@ export interface SupervisorOptions {
   probeToken: string;
 }
 
-type StopReason = 'requested' | 'crash' | 'probe-failures' | 'ready-timeout' | 'emergency' | 'daemon-shutdown' | 'handover';
+export interface StopOptions {
+  timeoutMs?: number | undefined;
+  force?: boolean | undefined;
+}
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How the current drain ended up: filled by the draining state's timers. */
+interface DrainPlan {
+  drainMs: number;
+  force: boolean;
+  terminated: boolean;
+  killed: boolean;
+}
 
 /**
  * The child's lifecycle: an explicit state machine (machine.ts) driven by the child's events and
- * by requests. Timers belong to states: entering a state arms them, leaving it clears them.
+ * by operations. Only `transition()` assigns the state and changes which child serves; every
+ * state owns its timers and its async work (`stateSignal` aborts when the state is left). One
+ * operation at a time (operations.ts); an emergency stop pre-empts whatever runs.
  */
 export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats: [StatsMessage] }> {
   state: ChildState = 'stopped';
+  /** The child that serves (in `starting`: the one being brought up). */
   child: ChildHandle | undefined;
+  /** In `reloading`: the new child starting beside `child`. */
+  private next: ChildHandle | undefined;
+  /** Old children still draining after a handover. */
+  private readonly retiring = new Set<ChildHandle>();
   restarts = 0;
   lastExit: LastExit = null;
   lastStderr: string[] = [];
   readonly history = new ProbeHistory();
+  private readonly ops = new OperationGate();
+  /** A restart the daemon decided (crash, failed probes): an operation without a caller. */
+  private autoRestart: NonNullable<Operation> | undefined;
   private config: Config;
+  private reloadConfig: Config | undefined;
+  private reloadError: string | undefined;
   private attempt = 0;
   private window: RestartWindow;
-  private pendingReason: StopReason | undefined;
+  /** Why the serving child's next exit happens; unset means a crash. */
+  private exitReason: StopReason | undefined;
+  /** Why the child is (being) stopped; drives the listener's answer. */
+  private stopReason: StopReason | null = null;
+  private drainPlan: DrainPlan = { drainMs: 0, force: false, terminated: false, killed: false };
   private timers = new Set<NodeJS.Timeout>();
+  private stateController = new AbortController();
   private nextStartAtMs: number | undefined;
-  private probing = false;
   private probeFailures = 0;
   private stopping: Promise<StopResult> | undefined;
   private readonly liveness: LivenessProbe;
@@ -63,17 +94,60 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
     return this.config;
   }
 
+  /** The operation in progress: an operator's, or a restart the daemon decided. */
+  get operation(): Operation {
+    return this.ops.operation ?? this.autoRestart ?? null;
+  }
+
+  /** Every server process alive: the serving one, a reload's new one, old ones still draining. */
+  get pids(): number[] {
+    return [this.child, this.next, ...this.retiring].flatMap((c) => (c?.isAlive ? [c.pid] : []));
+  }
+
+  private get stateSignal(): AbortSignal {
+    return this.stateController.signal;
+  }
+
+  // ---- the machine -------------------------------------------------------------------------
+
   private transition(event: ChildEvent, reason: string | null = null): void {
     const from = this.state;
     const to = nextState(from, event);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.stateController.abort();
+    this.stateController = new AbortController();
     this.nextStartAtMs = undefined;
+    this.onEdge(from, to, event);
     this.state = to;
     const note: StateNotification = { state: to, from, event, pid: this.child?.pid ?? null, reason, at: new Date().toISOString() };
     this.options.log.info({ event: 'child_state', state: to, from, trigger: event, pid: note.pid, reason }, `child ${from} → ${to}`);
-    this.emit('state', note);
     this.enter(to);
+    this.applyListenerMode();
+    this.emit('state', note);
+  }
+
+  /** The only place (with spawn in `starting`/`reloading`) where the serving child changes. */
+  private onEdge(from: ChildState, to: ChildState, event: ChildEvent): void {
+    if (from !== 'reloading') return;
+    const fresh = this.next;
+    this.next = undefined;
+    if (event === 'ready' && fresh) {
+      const old = this.child;
+      this.child = fresh;
+      if (this.reloadConfig) this.config = this.reloadConfig;
+      this.window = new RestartWindow(this.config.restart.windowMs, this.config.restart.maxRestarts);
+      this.writePidFile(fresh);
+      if (old) this.retire(old);
+    } else if (event === 'exit' && fresh) {
+      // The old child died mid-handover: the new one becomes the child being started.
+      this.child = fresh;
+      this.writePidFile(fresh);
+    } else if (fresh) {
+      // abort, crashloop, stop: the new child never serves.
+      fresh.signalGroup('SIGKILL');
+    }
+    this.reloadConfig = undefined;
   }
 
   private timer(ms: number, fn: () => void): void {
@@ -85,18 +159,21 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
   }
 
   private enter(state: ChildState): void {
-    const { listener } = this.options;
     switch (state) {
       case 'starting':
-        this.spawn();
+        this.enterStarting();
         return;
       case 'running':
+        this.autoRestart = undefined;
         this.probeFailures = 0;
         this.timer(this.config.restart.stableAfterMs, () => (this.attempt = 0));
         this.scheduleProbe();
         return;
+      case 'reloading':
+        this.enterReloading();
+        return;
       case 'backoff': {
-        listener.setMode({ kind: 'queue' });
+        this.autoRestart ??= { name: 'crash-restart', since: new Date().toISOString() };
         const delayMs = backoffDelayMs(this.attempt++, {
           initialMs: this.config.restart.backoffInitialMs,
           maxMs: this.config.restart.backoffMaxMs,
@@ -110,72 +187,189 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
         return;
       }
       case 'fatal':
-        listener.setMode({
-          kind: 'refuse',
-          message: 'The MCP server keeps crashing and was stopped.',
-          hint: 'The operator can see why with `mcp-starterctl status`.',
-        });
+        this.autoRestart = undefined;
         this.options.log.error(
           { event: 'alert', kind: 'crash_loop', restarts: this.restarts, lastExit: this.lastExit, lastStderr: this.lastStderr },
           'crash loop: the server is left stopped until `mcp-starterctl start`',
         );
         return;
       case 'draining':
-        listener.setMode({ kind: 'refuse', message: 'The MCP server is stopping.', hint: 'Retry once it is started again.' });
+        this.enterDraining();
         return;
       case 'stopped':
-        listener.setMode({
-          kind: 'refuse',
-          message: 'The MCP server is stopped.',
-          hint: 'The operator starts it with `mcp-starterctl start`.',
-        });
+        this.autoRestart = undefined;
         return;
     }
   }
 
-  private spawn(): void {
-    const { log, paths, listener } = this.options;
-    listener.setMode({ kind: 'queue' });
-    let child: ChildHandle;
-    try {
-      child = new ChildHandle(this.options.command(this.config), log, this.options.writeRaw);
-    } catch (err) {
-      log.error({ err }, 'could not start the server process');
-      this.timer(0, () => this.onExit(undefined, { code: null, signal: null }));
+  private enterStarting(): void {
+    // Coming from `reloading` the child already exists: it is the new one, still starting.
+    const child = this.child ?? this.spawn();
+    if (!child) {
+      this.exitReason = 'spawn-failed';
+      setImmediate(() => {
+        if (this.state === 'starting' && !this.child) this.onExit(undefined, { code: null, signal: null });
+      });
       return;
     }
     this.child = child;
-    this.pendingReason = undefined;
-    child.on('stats', (s) => this.emit('stats', s));
-    writeFileSync(paths.childPidFile, `${child.pid}\n`, { mode: 0o600 });
-    log.info({ event: 'child_spawn', pid: child.pid }, 'server process started');
-    void child.exited.then((exit) => this.onExit(child, exit));
-    void this.bringUp(child);
+    const readyMs = this.config.restart.readyTimeoutMs;
+    this.timer(readyMs, () => this.giveUp(child, `not ready within ${readyMs} ms`));
+    this.bringUp(child, this.stateSignal).then(
+      () => {
+        if (this.child === child && this.state === 'starting') this.transition('ready');
+      },
+      (err: unknown) => {
+        if (this.child === child && this.state === 'starting') this.giveUp(child, (err as Error).message);
+      },
+    );
   }
 
-  /** Hands the child its socket, waits for `ready`, then for a passed MCP probe. */
-  private async bringUp(child: ChildHandle): Promise<void> {
-    const readyMs = this.config.restart.readyTimeoutMs;
-    const signal = AbortSignal.timeout(readyMs);
-    try {
-      await child.send({ type: 'listen', url: this.options.url });
-      await child.waitReady(signal);
-      this.options.listener.setMode({ kind: 'forward', send: (socket) => child.send({ type: 'connection' }, socket) });
-      for (;;) {
-        const probe = await probeMcp(this.options.url, Math.min(this.config.probe.timeoutMs, readyMs), this.options.probeToken);
-        if (this.child !== child || this.state !== 'starting') return;
-        if (probe.ok) break;
-        if (signal.aborted) throw new Error(`the MCP probe kept failing: ${probe.error ?? ''}`);
-        await sleep(100);
-      }
-      this.transition('ready');
-    } catch (err) {
-      if (this.child !== child || this.state !== 'starting') return;
-      const why = signal.aborted ? `not ready within ${readyMs} ms` : (err as Error).message;
-      this.options.log.error({ event: 'child_not_ready', pid: child.pid, error: why }, 'server did not become ready; killing it');
-      this.pendingReason = 'ready-timeout';
-      child.signalGroup('SIGKILL');
+  /** A starting child that cannot come up is killed; its exit takes the crash path (backoff). */
+  private giveUp(child: ChildHandle, why: string): void {
+    if (!child.isAlive) return; // it exited on its own: the exit event says why
+    this.options.log.error({ event: 'child_not_ready', pid: child.pid, error: why }, 'server did not become ready; killing it');
+    this.exitReason = 'ready-timeout';
+    child.signalGroup('SIGKILL');
+  }
+
+  private enterReloading(): void {
+    const config = this.reloadConfig ?? this.config;
+    const fresh = this.spawn(config, false);
+    if (!fresh) {
+      this.reloadError = 'the new server process could not be started';
+      setImmediate(() => this.state === 'reloading' && this.transition('abort', 'spawn-failed'));
+      return;
     }
+    this.next = fresh;
+    this.options.log.info({ event: 'reload_start', oldPid: this.child?.pid, newPid: fresh.pid }, 'reload: starting a new server beside the old one');
+    const readyMs = config.restart.readyTimeoutMs;
+    const fail = (why: string): void => {
+      if (this.state !== 'reloading' || this.next !== fresh) return;
+      this.reloadError = why;
+      this.transition('abort', 'reload-failed');
+    };
+    this.timer(readyMs, () => fail(`the new server was not ready within ${readyMs} ms`));
+    this.bringUp(fresh, this.stateSignal).then(
+      () => {
+        if (this.state === 'reloading' && this.next === fresh) this.transition('ready', 'handover');
+      },
+      (err: unknown) => fail((err as Error).message),
+    );
+  }
+
+  private enterDraining(): void {
+    const child = this.child;
+    const plan = this.drainPlan;
+    if (!child) {
+      // Stopped in the instant between a failed spawn and its exit event: nothing to drain.
+      setImmediate(() => this.state === 'draining' && !this.child && this.transition('exit', this.stopReason));
+      return;
+    }
+    if (this.stopReason === 'emergency') {
+      plan.killed = true;
+      child.signalGroup('SIGKILL');
+      return;
+    }
+    const terminate = (): void => {
+      plan.terminated = true;
+      child.signalGroup('SIGTERM');
+      this.timer(this.config.drain.killTimeoutMs, () => {
+        plan.killed = true;
+        child.signalGroup('SIGKILL');
+      });
+    };
+    if (plan.force || !child.ready) {
+      terminate();
+      return;
+    }
+    // A restart keeps serving requests on open connections (each answered with `Connection:
+    // close`) while new ones wait in the queue, so learners see no 503.
+    child.send({ type: 'drain', timeoutMs: plan.drainMs, handover: this.stopReason === 'restart' }).catch(() => terminate());
+    // The child closes what is left at its own deadline; this is the daemon's, a little later.
+    this.timer(plan.drainMs + 2_000, terminate);
+  }
+
+  private spawn(config = this.config, serving = true): ChildHandle | undefined {
+    const { log } = this.options;
+    let child: ChildHandle;
+    try {
+      child = new ChildHandle(this.options.command(config), log, this.options.writeRaw);
+    } catch (err) {
+      log.error({ err }, 'could not start the server process');
+      return undefined;
+    }
+    child.on('stats', (s) => {
+      if (child === this.child) this.emit('stats', s);
+    });
+    if (serving) this.writePidFile(child);
+    log.info({ event: 'child_spawn', pid: child.pid }, 'server process started');
+    void child.exited.then((exit) => this.onExit(child, exit));
+    return child;
+  }
+
+  /** The pid file serves `emergency-stop` with the daemon down; failing to write it must not stop a start. */
+  private writePidFile(child: ChildHandle): void {
+    try {
+      writeFileSync(this.options.paths.childPidFile, `${child.pid}\n`, { mode: 0o600 });
+    } catch (err) {
+      this.options.log.warn(
+        { event: 'pid_file', err, file: this.options.paths.childPidFile },
+        'could not write the server’s pid file; `emergency-stop` with the daemon down will not find the server',
+      );
+    }
+  }
+
+  private removePidFile(): void {
+    try {
+      unlinkSync(this.options.paths.childPidFile);
+    } catch {
+      // already removed, or never written (logged then)
+    }
+  }
+
+  /** Tells the child where to serve, waits for `ready`, lets it take connections, then for a passed MCP probe. */
+  private async bringUp(child: ChildHandle, signal: AbortSignal): Promise<void> {
+    await child.send({ type: 'listen', url: this.options.url });
+    await child.waitReady(signal);
+    this.applyListenerMode();
+    for (;;) {
+      const probe = await probeMcp(this.options.url, this.config.probe.timeoutMs, this.options.probeToken);
+      signal.throwIfAborted();
+      if (probe.ok) return;
+      this.options.log.debug({ pid: child.pid, error: probe.error }, 'new server not answering its probe yet');
+      await sleep(100, undefined, { signal });
+    }
+  }
+
+  /** Which child gets new connections now, if any. */
+  private forwardTarget(): ChildHandle | undefined {
+    switch (this.state) {
+      case 'running':
+        return this.child;
+      case 'starting':
+        return this.child?.ready ? this.child : undefined;
+      case 'reloading':
+        return this.next?.ready ? this.next : this.child;
+      default:
+        return undefined;
+    }
+  }
+
+  private applyListenerMode(): void {
+    const target = this.forwardTarget();
+    if (target) this.options.listener.setMode({ kind: 'forward', send: (socket) => target.handOver(socket) });
+    else this.options.listener.setMode(heldMode(this.state, this.stopReason));
+  }
+
+  private retire(old: ChildHandle): void {
+    this.retiring.add(old);
+    const { drain } = this.config;
+    this.options.log.info({ event: 'reload_done', oldPid: old.pid, newPid: this.child?.pid }, 'reload: new server serving, old one draining');
+    old.send({ type: 'drain', timeoutMs: drain.timeoutMs, handover: true }).catch(() => old.signalGroup('SIGTERM'));
+    void old.exitWithin(drain.timeoutMs + drain.killTimeoutMs).then((exited) => {
+      if (!exited) old.signalGroup('SIGKILL');
+    });
   }
 
   private scheduleProbe(): void {
@@ -184,10 +378,10 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
 
   private async probe(): Promise<void> {
     const child = this.child;
-    if (this.probing || !child || this.state !== 'running') return;
-    this.probing = true;
-    const result = await this.liveness.probe(this.config.probe.timeoutMs).finally(() => (this.probing = false));
-    if (this.child !== child || this.state !== 'running') return;
+    const signal = this.stateSignal;
+    if (!child || this.state !== 'running') return;
+    const result = await this.liveness.probe(this.config.probe.timeoutMs);
+    if (signal.aborted || this.child !== child) return;
     this.history.record(result.ok);
     this.probeFailures = result.ok ? 0 : this.probeFailures + 1;
     if (!result.ok) {
@@ -201,7 +395,8 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
         { event: 'alert', kind: 'unresponsive', pid: child.pid, failures: this.probeFailures },
         'the server stopped answering; restarting it',
       );
-      this.pendingReason = 'probe-failures';
+      this.autoRestart = { name: 'probe-restart', since: new Date().toISOString() };
+      this.exitReason = 'probe-failures';
       child.signalGroup('SIGKILL');
       return;
     }
@@ -209,38 +404,86 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
   }
 
   private onExit(child: ChildHandle | undefined, exit: ChildExit): void {
-    const { log, paths } = this.options;
+    const { log } = this.options;
+    // Connections the dead child never confirmed go to whoever serves next (after the transition below).
+    const orphans: Socket[] = child?.takeBack() ?? [];
+    try {
+      this.handleExit(child, exit);
+    } finally {
+      if (orphans.length > 0) {
+        log.info({ event: 'connections_requeued', pid: child?.pid, count: orphans.length }, 'connections the server never took are served by the next one');
+        this.options.listener.requeue(orphans);
+      }
+    }
+  }
+
+  private handleExit(child: ChildHandle | undefined, exit: ChildExit): void {
+    const { log } = this.options;
+    if (child && this.retiring.delete(child)) {
+      log.info({ event: 'child_exit', pid: child.pid, code: exit.code, signal: exit.signal, reason: 'handover' }, 'previous server exited after the handover');
+      return;
+    }
+    if (child && child === this.next) {
+      log.warn({ event: 'child_exit', pid: child.pid, code: exit.code, signal: exit.signal, reason: 'reload-failed', lastStderr: child.lastStderr }, 'the reload’s new server exited');
+      this.reloadError ??= `the new server exited (${exit.signal ?? `code ${String(exit.code)}`}) before it was ready`;
+      if (this.state === 'reloading') this.transition('abort', 'reload-failed');
+      return;
+    }
     if (child && child !== this.child) {
-      log.info(
-        { event: 'child_exit', pid: child.pid, code: exit.code, signal: exit.signal, reason: 'handover' },
-        'previous server exited after the handover',
-      );
+      log.info({ event: 'child_exit', pid: child.pid, code: exit.code, signal: exit.signal, reason: 'superseded' }, 'a server that no longer serves exited');
       return;
     }
     this.child = undefined;
-    try {
-      unlinkSync(paths.childPidFile);
-    } catch {
-      // already removed
-    }
-    const reason: StopReason = this.pendingReason ?? 'crash';
-    this.pendingReason = undefined;
+    this.removePidFile();
+    const reason: StopReason = this.exitReason ?? 'crash';
+    this.exitReason = undefined;
     this.lastExit = { code: exit.code, signal: exit.signal, at: new Date().toISOString(), reason };
     if (child) this.lastStderr = [...child.lastStderr];
-    const level = reason === 'requested' || reason === 'daemon-shutdown' ? 'info' : 'warn';
-    log[level](
+    const planned = reason === 'requested' || reason === 'daemon-shutdown' || reason === 'restart';
+    log[planned ? 'info' : 'warn'](
       { event: 'child_exit', pid: child?.pid ?? null, code: exit.code, signal: exit.signal, reason, lastStderr: this.lastStderr },
       'server exited',
     );
-    if (this.state === 'draining') {
-      this.transition('exit', reason);
-      return;
+    switch (this.state) {
+      case 'draining':
+        this.transition('exit', reason);
+        return;
+      case 'starting':
+      case 'running':
+      case 'reloading':
+        this.restarts++;
+        if (this.window.record(performance.now())) this.transition('crashloop', reason);
+        else this.transition('exit', reason);
+        return;
+      default:
+        return;
     }
-    if (this.state !== 'starting' && this.state !== 'running') return;
-    this.restarts++;
-    if (this.window.record(performance.now())) this.transition('crashloop', reason);
-    else this.transition('exit', reason);
   }
+
+  /** Resolves when `pred` holds for the state (checked now and after every transition), or rejects when `signal` aborts. */
+  private waitState(pred: (s: ChildState) => boolean, signal?: AbortSignal): Promise<void> {
+    if (pred(this.state)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        this.off('state', onState);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onState = (): void => {
+        if (!pred(this.state)) return;
+        done();
+        resolve();
+      };
+      const onAbort = (): void => {
+        done();
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.on('state', onState);
+    });
+  }
+
+  // ---- status ------------------------------------------------------------------------------
 
   status(): ChildStatus {
     const hint =
@@ -249,7 +492,9 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
         : this.state === 'backoff'
           ? 'The server crashed and is restarted automatically; `mcp-starterctl status` again in a moment.'
           : this.state === 'stopped'
-            ? 'Start it with `mcp-starterctl start`.'
+            ? this.stopReason === 'emergency'
+              ? 'Stopped by an emergency stop. Start it again with `mcp-starterctl start` once the problem is handled.'
+              : 'Start it with `mcp-starterctl start`.'
             : null;
     return {
       state: this.state,
@@ -260,55 +505,58 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
       lastStderr: this.lastStderr,
       hint,
       nextStartAt: this.nextStartAtMs === undefined ? null : new Date(this.nextStartAtMs).toISOString(),
+      otherPids: [this.next, ...this.retiring].flatMap((c) => (c?.isAlive ? [c.pid] : [])),
     };
   }
 
-  /** Starts the child (also out of `fatal`, unlike systemd's start limit) and waits until it runs or fails. */
-  async start(): Promise<ChildStatus> {
-    if (this.state === 'draining') {
-      throw new AppError('E_CHILD_STATE', 'The server is stopping right now.', { hint: 'Wait for the stop to finish, then start it.' });
-    }
-    if (this.state === 'stopped' || this.state === 'fatal' || this.state === 'backoff') {
-      this.attempt = 0;
-      this.window.reset();
-      this.transition('start');
-    }
-    await this.settled();
-    return this.status();
-  }
+  // ---- operations --------------------------------------------------------------------------
 
-  /** Resolves when the state is no longer `starting` (or after twice the ready timeout). */
-  settled(): Promise<void> {
-    if (this.state !== 'starting') return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.off('state', onState);
-        resolve();
-      };
-      const onState = (n: StateNotification): void => {
-        if (n.state !== 'starting') done();
-      };
-      const timer = setTimeout(done, this.config.restart.readyTimeoutMs * 2);
-      this.on('state', onState);
+  /**
+   * Starts the child (also out of `fatal`, unlike systemd's start limit, and out of a backoff
+   * wait) and waits until it runs or fails. A start while one is under way joins it.
+   */
+  async start(): Promise<ChildStatus> {
+    const joining = this.ops.name === 'start' || (this.autoRestart !== undefined && this.state === 'starting');
+    if (joining) {
+      await this.waitState((s) => s !== 'starting');
+      return this.status();
+    }
+    return this.ops.run('start', 'start the server', async (signal) => {
+      this.beginStart();
+      await this.waitState((s) => s !== 'starting', signal);
+      return this.status();
     });
   }
 
-  /** The manual's safe stop: drain (new requests get 503, in-flight ones finish), then SIGTERM, then SIGKILL. */
-  stop(options: { timeoutMs?: number | undefined; force?: boolean | undefined; reason?: StopReason } = {}): Promise<StopResult> {
-    this.stopping ??= this.doStop(options).finally(() => (this.stopping = undefined));
+  private beginStart(): void {
+    if (this.state !== 'stopped' && this.state !== 'fatal' && this.state !== 'backoff') return;
+    this.attempt = 0;
+    this.window.reset();
+    this.stopReason = null;
+    this.autoRestart = undefined;
+    this.transition('start');
+  }
+
+  /**
+   * The manual's safe stop: drain (new requests get 503, in-flight ones finish), then SIGTERM,
+   * then SIGKILL. A stop waits for the operation in progress (each is bounded by its timers), but
+   * not for a backoff wait, which it ends; a second stop joins the first.
+   */
+  stop(options: StopOptions = {}, reason: 'requested' | 'daemon-shutdown' = 'requested'): Promise<StopResult> {
+    this.stopping ??= this.queueStop(options, reason).finally(() => (this.stopping = undefined));
     return this.stopping;
   }
 
-  private async doStop({
-    timeoutMs,
-    force = false,
-    reason = 'requested',
-  }: {
-    timeoutMs?: number | undefined;
-    force?: boolean | undefined;
-    reason?: StopReason;
-  }): Promise<StopResult> {
+  private async queueStop(options: StopOptions, reason: 'requested' | 'daemon-shutdown'): Promise<StopResult> {
+    for (;;) {
+      await this.ops.idle();
+      if (this.autoRestart && this.state === 'starting') await this.waitState((s) => s !== 'starting');
+      if (!this.ops.operation) break;
+    }
+    return this.ops.run(reason === 'daemon-shutdown' ? 'shutdown' : 'stop', 'stop the server', () => this.drainAndStop(options, reason));
+  }
+
+  private async drainAndStop({ timeoutMs, force = false }: StopOptions, reason: StopReason): Promise<StopResult> {
     const t0 = performance.now();
     const was = this.state;
     const child = this.child;
@@ -322,9 +570,11 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
       killed,
       ms: Math.round(performance.now() - t0),
     });
+    this.stopReason = reason;
     if (was === 'stopped') return result(true, false);
     if (was === 'backoff' || was === 'fatal' || !child) {
       this.transition('stop', reason);
+      await this.waitRetired();
       return result(true, false);
     }
     const drainMs = timeoutMs ?? this.config.drain.timeoutMs;
@@ -332,79 +582,108 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
       { event: 'stop_requested', activeLearners, inFlight, drainMs, force, reason },
       `stopping: ${activeLearners} active learners, ${inFlight} requests in flight`,
     );
-    this.pendingReason = reason;
+    this.drainPlan = { drainMs, force, terminated: false, killed: false };
+    this.exitReason = reason;
     this.transition('stop', reason);
-    let drained = false;
-    if (!force && was === 'running') {
-      await child.send({ type: 'drain', timeoutMs: drainMs, handover: false }).catch(() => undefined);
-      drained = await child.exitWithin(drainMs + 2_000);
-    }
-    let killed = false;
-    if (child.isAlive) {
-      child.signalGroup('SIGTERM');
-      if (!(await child.exitWithin(this.config.drain.killTimeoutMs))) {
-        killed = true;
-        child.signalGroup('SIGKILL');
-        await child.exited;
-      }
-    }
+    await this.waitState((s) => s === 'stopped');
     await child.reapGroup();
-    return result(drained, killed);
+    await this.waitRetired();
+    const plan = this.drainPlan;
+    return result(!plan.terminated && !plan.killed && was === 'running', plan.killed);
   }
 
-  /** Kills the child at once (emergency): no drain. */
+  /** Old children of a handover end with the stop too: at the same deadline, not their own. */
+  private async waitRetired(): Promise<void> {
+    const old = [...this.retiring];
+    if (old.length === 0) return;
+    const { drain } = this.config;
+    await Promise.all(
+      old.map(async (c) => {
+        if (await c.exitWithin(this.drainPlan.force ? 0 : drain.timeoutMs)) return;
+        c.signalGroup('SIGTERM');
+        if (!(await c.exitWithin(drain.killTimeoutMs))) c.signalGroup('SIGKILL');
+        await c.exited;
+      }),
+    );
+  }
+
+  /** Stop then start, as one operation: new connections wait in the queue meanwhile. */
+  restart(options: StopOptions = {}): Promise<{ stop: StopResult; child: ChildStatus }> {
+    if (this.autoRestart) return Promise.reject(busyError('restart the server', this.autoRestart));
+    return this.ops.run('restart', 'restart the server', async (signal) => {
+      const stop = await this.drainAndStop(options, 'restart');
+      signal.throwIfAborted();
+      this.beginStart();
+      await this.waitState((s) => s !== 'starting', signal);
+      return { stop, child: this.status() };
+    });
+  }
+
+  /** Kills the child at once (emergency): pre-empts any operation, no drain. Resolves once every server process is gone. */
   async kill(): Promise<number | null> {
-    const child = this.child;
-    if (this.state === 'backoff' || this.state === 'fatal') this.transition('stop', 'emergency');
-    if (!child) return null;
-    this.pendingReason = 'emergency';
-    if (this.state === 'starting' || this.state === 'running') this.transition('stop', 'emergency');
-    child.signalGroup('SIGKILL');
-    await child.exited;
-    await child.reapGroup();
-    return child.pid;
+    this.ops.preempt();
+    this.stopping = undefined;
+    return this.ops.run('emergency-stop', 'stop the server in an emergency', async () => {
+      const victims = [this.child, this.next, ...this.retiring].filter((c): c is ChildHandle => c !== undefined);
+      const servingPid = this.child?.pid ?? null;
+      this.stopReason = 'emergency';
+      this.autoRestart = undefined;
+      for (const c of victims) c.signalGroup('SIGKILL');
+      switch (this.state) {
+        case 'starting':
+        case 'running':
+        case 'reloading':
+          this.exitReason = 'emergency';
+          this.drainPlan = { drainMs: 0, force: true, terminated: false, killed: true };
+          this.transition('stop', 'emergency');
+          break;
+        case 'backoff':
+        case 'fatal':
+          this.transition('stop', 'emergency');
+          break;
+        case 'draining':
+          this.exitReason = 'emergency';
+          this.applyListenerMode();
+          break;
+        case 'stopped':
+          this.applyListenerMode();
+          break;
+      }
+      await Promise.all(victims.map((c) => c.exited));
+      await this.waitState((s) => s === 'stopped');
+      await Promise.all(victims.map((c) => c.reapGroup()));
+      return servingPid;
+    });
   }
 
   /**
    * Zero-downtime handover: a new child (with `config`) starts beside the old one; once it is
-   * ready and answers the probe, new connections go to it and the old one drains.
+   * ready and answers the probe, new connections go to it and the old one drains. A failed new
+   * child changes nothing: the old one keeps serving, and the error says why.
    */
-  async reload(config: Config): Promise<{ oldPid: number | null; newPid: number | null }> {
-    const old = this.child;
-    if (this.state !== 'running' || !old) {
-      this.config = config;
-      return { oldPid: null, newPid: null };
-    }
-    const { log, listener } = this.options;
-    const fresh = new ChildHandle(this.options.command(config), log, this.options.writeRaw);
-    log.info({ event: 'reload_start', oldPid: old.pid, newPid: fresh.pid }, 'reload: starting a new server beside the old one');
-    const signal = AbortSignal.timeout(config.restart.readyTimeoutMs);
-    try {
-      await fresh.send({ type: 'listen', url: this.options.url });
-      await fresh.waitReady(signal);
-      listener.setMode({ kind: 'forward', send: (socket) => fresh.send({ type: 'connection' }, socket) });
-      const probe = await probeMcp(this.options.url, config.probe.timeoutMs, this.options.probeToken);
-      if (!probe.ok) throw new Error(`the new server failed its MCP probe: ${probe.error ?? ''}`);
-    } catch (err) {
-      listener.setMode({ kind: 'forward', send: (socket) => old.send({ type: 'connection' }, socket) });
-      fresh.signalGroup('SIGKILL');
-      await fresh.exited;
-      throw new AppError('E_CHILD_STATE', `Reload refused, the old server keeps serving: ${(err as Error).message}`, {
-        hint: 'Check the config and the log (the new server’s last lines are there).',
-        cause: err,
+  reload(config: Config): Promise<{ oldPid: number | null; newPid: number | null }> {
+    if (this.autoRestart) return Promise.reject(busyError('reload', this.autoRestart));
+    return this.ops.run('reload', 'reload', async (signal) => {
+      const old = this.child;
+      if (this.state !== 'running' || !old) {
+        // Nothing serves: the new config applies at the next start.
+        this.config = config;
+        return { oldPid: null, newPid: null };
+      }
+      this.reloadConfig = config;
+      this.reloadError = undefined;
+      this.transition('reload');
+      const fresh = this.next;
+      // The old child dying mid-handover leaves the new one starting: the reload ends when it runs or fails.
+      await this.waitState((s) => s !== 'reloading' && s !== 'starting', signal).catch((err: unknown) => {
+        throw err instanceof AppError ? err : preemptedError('reload');
       });
-    }
-    this.config = config;
-    this.window = new RestartWindow(config.restart.windowMs, config.restart.maxRestarts);
-    this.child = fresh;
-    fresh.on('stats', (s) => this.emit('stats', s));
-    writeFileSync(this.options.paths.childPidFile, `${fresh.pid}\n`, { mode: 0o600 });
-    void fresh.exited.then((exit) => this.onExit(fresh, exit));
-    await old.send({ type: 'drain', timeoutMs: config.drain.timeoutMs, handover: true }).catch(() => old.signalGroup('SIGTERM'));
-    void old.exitWithin(config.drain.timeoutMs + config.drain.killTimeoutMs).then((ok) => {
-      if (!ok) old.signalGroup('SIGKILL');
+      if (this.state === 'running' && fresh && this.child === fresh) return { oldPid: old.pid, newPid: fresh.pid };
+      if (fresh) await fresh.exited;
+      const why = this.reloadError ?? `the server went to ${this.state} during the handover`;
+      throw new AppError('E_CHILD_STATE', `Reload refused, the old server keeps serving: ${why}.`, {
+        hint: 'Check the config (`mcp-starterctl config validate`) and the log, where the new server’s last lines are.',
+      });
     });
-    log.info({ event: 'reload_done', oldPid: old.pid, newPid: fresh.pid }, 'reload: new server serving, old one draining');
-    return { oldPid: old.pid, newPid: fresh.pid };
   }
 }

@@ -147,6 +147,28 @@ const Schedule = z
   })
   .prefault({});
 
+const Control = z
+  .strictObject({
+    /** Control-socket connections open at once (ctl calls, subscribers); more are told and closed. */
+    maxConnections: z.number().int().min(1).max(10_000).default(64),
+    /** A connection that sends nothing and subscribes to nothing is closed after this long. */
+    idleTimeoutMs: PositiveMs.default(60_000),
+    /** Longest control message (one JSON line); longer ones are answered with an error and skipped. */
+    maxLineBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** Unsent bytes a subscriber may fall behind by before it is told and dropped. */
+    maxSubscriberBufferBytes: z
+      .number()
+      .int()
+      .min(16 * 1024)
+      .default(1024 * 1024),
+  })
+  .prefault({});
+
 const Backups = z
   .strictObject({
     keep: z.number().int().min(1).max(1000).default(14),
@@ -167,6 +189,7 @@ export const Config = z.strictObject({
   logs: Logs,
   schedule: Schedule,
   backups: Backups,
+  control: Control,
 });
 
 export type Config = z.infer<typeof Config>;

@@ -40,7 +40,14 @@ export const DrainingMessage = z.strictObject({
   activeLearners: Count,
 });
 
-export const ChildMessage = z.discriminatedUnion('type', [ReadyMessage, StatsMessage, DrainingMessage]);
+/**
+ * Child → daemon: it holds the connection `id` the daemon handed it. Until then the daemon keeps
+ * its own copy of the socket, and hands it to the next child if this one dies first (Node does not
+ * tell the sender whether a passed handle arrived).
+ */
+export const AcceptedMessage = z.strictObject({ type: z.literal('accepted'), id: z.number().int().min(0) });
+
+export const ChildMessage = z.discriminatedUnion('type', [ReadyMessage, StatsMessage, DrainingMessage, AcceptedMessage]);
 export type ChildMessage = z.infer<typeof ChildMessage>;
 export type ReadyMessage = z.infer<typeof ReadyMessage>;
 export type StatsMessage = z.infer<typeof StatsMessage>;
@@ -53,8 +60,8 @@ export type DrainingMessage = z.infer<typeof DrainingMessage>;
  */
 export const ListenMessage = z.strictObject({ type: z.literal('listen'), url: z.string().url().optional() });
 
-/** Daemon → child, sent with an accepted (paused) `net.Socket`: serve this connection. */
-export const ConnectionMessage = z.strictObject({ type: z.literal('connection') });
+/** Daemon → child, sent with an accepted (paused) `net.Socket`: confirm with `accepted` and serve this connection. */
+export const ConnectionMessage = z.strictObject({ type: z.literal('connection'), id: z.number().int().min(0) });
 
 /**
  * Daemon → child: finish in-flight requests and streams (up to `timeoutMs`), then exit 0. New

@@ -38,6 +38,8 @@ export const ChildStatus = z.object({
   hint: z.string().nullable(),
   /** When a backoff ends and the next start is tried. */
   nextStartAt: z.string().nullable(),
+  /** Other server processes alive: a reload's new one still starting, old ones still draining after a handover. */
+  otherPids: z.array(z.number().int()),
 });
 export type ChildStatus = z.infer<typeof ChildStatus>;
 
@@ -152,6 +154,38 @@ export const METHODS = {
   subscribe: [SubscribeParams, SubscribeResult],
 } as const;
 export type MethodName = keyof typeof METHODS;
+type Table = typeof METHODS;
+
+/** A method's params as the handler gets them (parsed, defaults applied) and as a caller sends them. */
+export type RpcParams<M extends MethodName> = z.output<Table[M][0]>;
+export type RpcParamsInput<M extends MethodName> = z.input<Table[M][0]>;
+/** A method's result as a caller reads it (validated) and as the handler may build it. */
+export type RpcResult<M extends MethodName> = z.output<Table[M][1]>;
+export type RpcResultInput<M extends MethodName> = z.input<Table[M][1]>;
+
+/**
+ * The same schemas, one table per side, typed per method: TypeScript cannot keep the link
+ * between a generic key and `METHODS[key]`, but it can for a mapped type, and it checks here
+ * that every method is listed.
+ */
+export const PARAM_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcParams<M>, RpcParamsInput<M>> } = {
+  status: METHODS.status[0],
+  start: METHODS.start[0],
+  stop: METHODS.stop[0],
+  restart: METHODS.restart[0],
+  'config.reload': METHODS['config.reload'][0],
+  emergencyStop: METHODS.emergencyStop[0],
+  subscribe: METHODS.subscribe[0],
+};
+export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M>, RpcResultInput<M>> } = {
+  status: METHODS.status[1],
+  start: METHODS.start[1],
+  stop: METHODS.stop[1],
+  restart: METHODS.restart[1],
+  'config.reload': METHODS['config.reload'][1],
+  emergencyStop: METHODS.emergencyStop[1],
+  subscribe: METHODS.subscribe[1],
+};
 
 /** `error.data` of every control-API error. */
 export const RpcErrorData = z.object({ code: z.string(), hint: z.string().optional() });
