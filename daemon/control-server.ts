@@ -1,6 +1,12 @@
 import { chmodSync, existsSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createJSONRPCErrorResponse, JSONRPCServer, type JSONRPCErrorResponse, type JSONRPCRequest, type JSONRPCResponse } from 'json-rpc-2.0';
+import {
+  createJSONRPCErrorResponse,
+  JSONRPCServer,
+  type JSONRPCErrorResponse,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+} from 'json-rpc-2.0';
 import type { z } from 'zod';
 import { AppError, toAppError } from '../shared/errors.js';
 import { LineSplitter } from '../shared/lines.js';

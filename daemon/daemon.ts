@@ -11,6 +11,7 @@ import { version } from '../shared/version.js';
 import { ControlServer } from './control-server.js';
 import { emergencyStop } from './emergency.js';
 import { PortListener } from './listener.js';
+import { ProbePort } from './probe-port.js';
 import { acquireLock } from './lock.js';
 import { LogWriter } from './logs/writer.js';
 import { registerLifecycle } from './rpc/lifecycle.js';
@@ -51,6 +52,7 @@ export class Daemon {
   readonly logs: LogWriter;
   readonly listener: PortListener;
   readonly control: ControlServer;
+  readonly probePort: ProbePort;
   supervisor!: Supervisor;
   url = '';
   private readonly startedAtMs = performance.now();
@@ -60,7 +62,8 @@ export class Daemon {
 
   constructor(private readonly options: DaemonOptions) {
     this.logs = new LogWriter(options.paths.logsDir, options.config.logs.level);
-    this.listener = new PortListener(this.logs.log.child({ component: 'listener' }), options.config.restart.readyTimeoutMs * 2);
+    this.listener = new PortListener(this.logs.log.child({ component: 'listener' }), options.config.server);
+    this.probePort = new ProbePort(options.paths.probeSocket, this.logs.log.child({ component: 'probe' }));
     this.control = new ControlServer(options.paths.socket, this.logs.log.child({ component: 'control' }), options.config.control);
   }
 
@@ -87,6 +90,7 @@ export class Daemon {
     writeFileSync(paths.daemonPidFile, `${process.pid}\n`, { mode: 0o600 });
     this.pidFileWritten = true;
     await this.control.listen();
+    await this.probePort.listen();
     const bound = await this.listener.listen(config.server.host, config.server.port);
     const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
     this.url = `http://${host}:${bound.port}/mcp`;
@@ -96,6 +100,7 @@ export class Daemon {
       paths,
       command: (childConfig) => serverCommand(paths.dataDir, childConfig, probeToken),
       probeToken,
+      probePort: this.probePort,
       listener: this.listener,
       url: this.url,
       log: log.child({ component: 'supervisor' }),
@@ -167,6 +172,7 @@ export class Daemon {
       log.info({ event: 'daemon_stop', reason }, 'mcp-starterd stopping');
       if (this.supervisor) await this.supervisor.stop({}, 'daemon-shutdown');
       this.listener.close();
+      this.probePort.close();
       await this.control.close();
       if (this.pidFileWritten) {
         try {

@@ -10,12 +10,7 @@ import type { Supervisor } from './supervisor/supervisor.js';
  * (the supervisor pre-empts any operation and the port answers with the emergency 503), then take
  * a checked backup of the learning database. A backup that fails its check is a failure.
  */
-export async function emergencyStop(
-  supervisor: Supervisor,
-  paths: DataPaths,
-  log: Logger,
-  reason: string,
-): Promise<EmergencyStopResult> {
+export async function emergencyStop(supervisor: Supervisor, paths: DataPaths, log: Logger, reason: string): Promise<EmergencyStopResult> {
   const stats = supervisor.child?.stats;
   const activeFile = writeActiveLearnersFile(paths.dataDir, paths.learningDb, {
     reason,
@@ -24,6 +19,9 @@ export async function emergencyStop(
   });
   const killedPid = await supervisor.kill();
   const { backup, backupError } = await checkedBackup(paths.learningDb, paths.backupsDir, 'emergency');
-  log.error({ event: 'alert', kind: 'emergency_stop', reason, killedPid, activeFile, backup, backupError }, backupError === null ? 'emergency stop' : 'emergency stop; the backup FAILED');
+  log.error(
+    { event: 'alert', kind: 'emergency_stop', reason, killedPid, activeFile, backup, backupError },
+    backupError === null ? 'emergency stop' : 'emergency stop; the backup FAILED',
+  );
   return { killedPid, activeFile, backup, backupError, offline: false };
 }

@@ -7,8 +7,6 @@ import { rawHttpError } from '../shared/http-error.js';
 export type ListenerMode =
   { kind: 'forward'; send: (socket: Socket) => Promise<void> } | { kind: 'queue' } | { kind: 'refuse'; message: string; hint: string };
 
-const MAX_QUEUE = 1024;
-
 function http503(message: string, hint: string): string {
   return rawHttpError(503, message, hint, { 'Retry-After': '2' });
 }
@@ -25,7 +23,7 @@ export class PortListener {
 
   constructor(
     private readonly log: Logger,
-    private readonly queueTimeoutMs: number,
+    private readonly limits: { queueTimeoutMs: number; maxQueuedConnections: number },
   ) {
     this.server = createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
     this.server.on('error', (err) => log.error({ err }, 'HTTP listener error'));
@@ -100,7 +98,7 @@ export class PortListener {
   }
 
   private enqueue(socket: Socket): void {
-    if (this.queue.length >= MAX_QUEUE) {
+    if (this.queue.length >= this.limits.maxQueuedConnections) {
       socket.end(http503('The server is restarting and its queue is full.', 'Retry in a few seconds.'));
       return;
     }
@@ -110,7 +108,7 @@ export class PortListener {
         const i = this.queue.indexOf(entry);
         if (i >= 0) this.queue.splice(i, 1);
         socket.end(http503('The server did not come back in time.', 'Check `mcp-starterctl status`.'));
-      }, this.queueTimeoutMs),
+      }, this.limits.queueTimeoutMs),
     };
     entry.timer.unref();
     this.queue.push(entry);

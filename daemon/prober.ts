@@ -1,3 +1,5 @@
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { version } from '../shared/version.js';
 
@@ -9,19 +11,58 @@ export interface ProbeResult {
   tutorials?: number;
 }
 
+function toHeaders(raw: IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  return headers;
+}
+
+/**
+ * A fetch that goes over the daemon's private probe socket (probe-port.ts), on a new connection
+ * each time: the global fetch pools keep-alive connections, and a pooled one still leads to the
+ * child that served when it was opened. The URL (and so the Host header) stays the public one.
+ */
+export function fetchViaSocket(socketPath: string): (url: string | URL, init?: RequestInit) => Promise<Response> {
+  return async (url, init) => {
+    const req = new Request(url, init);
+    const body = req.body ? Buffer.from(await req.arrayBuffer()) : undefined;
+    return new Promise((resolve, reject) => {
+      const out = request(
+        req.url,
+        { socketPath, method: req.method, headers: Object.fromEntries(req.headers), agent: false, signal: req.signal },
+        (res) => {
+          const status = res.statusCode ?? 502;
+          const empty = status === 204 || status === 304 || req.method === 'HEAD';
+          if (empty) res.resume();
+          const stream = empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+          resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers: toHeaders(res.headers) }));
+        },
+      );
+      out.on('error', reject);
+      out.end(body);
+    });
+  };
+}
+
 /**
  * A real MCP request on the current protocol, the way a learner's client makes it:
  * `server/discover` (connect with negotiation), `tools/list`, then a `list_tutorials` call.
  * A process that is alive but cannot answer this is not healthy.
  */
-export async function probeMcp(url: string, timeoutMs: number, token?: string): Promise<ProbeResult> {
+export async function probeMcp(url: string, timeoutMs: number, token: string, socketPath: string): Promise<ProbeResult> {
   const t0 = performance.now();
   const client = new Client({ name: 'mcp-starterd-probe', version: version() }, { versionNegotiation: { mode: 'auto' } });
   const signal = AbortSignal.timeout(timeoutMs);
   const options = { signal, timeout: timeoutMs };
   try {
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: token ? { authorization: `Bearer ${token}` } : {} } }),
+      new StreamableHTTPClientTransport(new URL(url), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+        fetch: fetchViaSocket(socketPath),
+      }),
       options,
     );
     const negotiated = client.getNegotiatedProtocolVersion();
@@ -50,7 +91,8 @@ export class LivenessProbe {
 
   constructor(
     private readonly url: string,
-    private readonly token: string | undefined,
+    private readonly token: string,
+    private readonly socketPath: string,
   ) {}
 
   async probe(timeoutMs: number): Promise<ProbeResult> {
@@ -77,8 +119,12 @@ export class LivenessProbe {
     const options = { signal, timeout: timeoutMs };
     if (!this.client) {
       const client = new Client({ name: 'mcp-starterd-probe', version: version() }, { versionNegotiation: { mode: 'auto' } });
-      const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
-      await client.connect(new StreamableHTTPClientTransport(new URL(this.url), { requestInit: { headers } }), options);
+      const headers = { authorization: `Bearer ${this.token}` };
+      const transport = new StreamableHTTPClientTransport(new URL(this.url), {
+        requestInit: { headers },
+        fetch: fetchViaSocket(this.socketPath),
+      });
+      await client.connect(transport, options);
       this.client = client;
     }
     const result = await this.client.callTool({ name: 'list_tutorials', arguments: {} }, options);

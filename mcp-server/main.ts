@@ -24,7 +24,10 @@ async function main(): Promise<number> {
   }
   // Under the daemon the config comes parsed from it; run by hand, from the file and environment.
   const loaded = (args['listen-handle'] ? inheritedConfig() : undefined) ?? loadConfig({ file: args.config });
-  const config = applyPortOverride(args.host === undefined ? loaded : { ...loaded, server: { ...loaded.server, host: args.host } }, args.port);
+  const config = applyPortOverride(
+    args.host === undefined ? loaded : { ...loaded, server: { ...loaded.server, host: args.host } },
+    args.port,
+  );
   if (args.transport === 'http') checkHttpConfig(config.server);
   const paths = ensureDataDir(resolveDataDir({ flag: args['data-dir'] }));
   // stdout belongs to the protocol in stdio mode, so logs always go to stderr (the daemon captures it).

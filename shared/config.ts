@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AppError } from './errors.js';
 import { Config } from './schemas/config.js';
+import type { ConfigProblem } from './schemas/config-validate.js';
 
 export const ENV_PREFIX = 'MCP_STARTER_';
 
@@ -9,7 +10,14 @@ export const ENV_PREFIX = 'MCP_STARTER_';
 export const CHILD_CONFIG_ENV = 'MCP_STARTER_CHILD_CONFIG';
 
 /** Environment variables that are not config keys (they choose where things are, not how they behave). */
-const NON_CONFIG_ENV = new Set(['MCP_STARTER_DATA_DIR', 'MCP_STARTER_CONFIG', 'MCP_STARTER_PROBE_TOKEN', 'MCP_STARTER_CTL_TIMEOUT_MS', CHILD_CONFIG_ENV]);
+const NON_CONFIG_ENV = new Set([
+  'MCP_STARTER_DATA_DIR',
+  'MCP_STARTER_CONFIG',
+  'MCP_STARTER_PROBE_TOKEN',
+  'MCP_STARTER_CTL_TIMEOUT_MS',
+  'MCP_STARTER_TOKEN',
+  CHILD_CONFIG_ENV,
+]);
 
 type JsonSchema = { type?: string | string[]; properties?: Record<string, JsonSchema>; items?: JsonSchema };
 
@@ -186,5 +194,138 @@ export function configJsonSchema(): Record<string, unknown> {
   return {
     ...(z.toJSONSchema(Config, { io: 'input' }) as Record<string, unknown>),
     title: 'mcp-starter configuration',
+  };
+}
+
+/** The results of `checkConfig`: every problem, and the config when there is none. */
+export interface ConfigCheck {
+  config: Config | undefined;
+  problems: ConfigProblem[];
+  /** The MCP_STARTER_<KEY> variables that were applied. */
+  envOverrides: string[];
+}
+
+type SchemaNode = JsonSchema & { default?: unknown; additionalProperties?: unknown };
+
+let inputSchemaCache: SchemaNode | undefined;
+
+/** The JSON Schema node at a key path, for its default and its keys. */
+function schemaNodeAt(path: ReadonlyArray<PropertyKey>): SchemaNode | undefined {
+  inputSchemaCache ??= z.toJSONSchema(Config, { io: 'input' }) as SchemaNode;
+  let node: SchemaNode | undefined = inputSchemaCache;
+  for (const key of path) node = typeof key === 'number' ? node?.items : node?.properties?.[String(key)];
+  return node;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j] ?? 0;
+      row[j] = Math.min(current + 1, (row[j - 1] ?? 0) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+function unknownKeyHint(parent: ReadonlyArray<PropertyKey>, key: string): string {
+  const known = Object.keys(schemaNodeAt(parent)?.properties ?? {}).filter((k) => k !== '$schema');
+  const nearest = known.map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
+  const where = parent.length > 0 ? `"${parent.join('.')}"` : 'the top level';
+  const suggestion = nearest !== undefined && nearest.d <= Math.max(2, Math.floor(key.length / 3)) ? `Did you mean "${nearest.k}"? ` : '';
+  return `${suggestion}Keys allowed in ${where}: ${known.join(', ')} (etc/mcp-starter.example.json shows them all).`;
+}
+
+function valueHint(path: ReadonlyArray<PropertyKey>, envName: string | undefined): string {
+  if (envName !== undefined) return `The value comes from the environment: fix ${envName} or unset it.`;
+  const fallback = schemaNodeAt(path)?.default;
+  if (fallback !== undefined) return `Fix the value, or delete the key to use the default (${JSON.stringify(fallback)}).`;
+  return 'Fix the value; etc/mcp-starter.example.json shows one that works.';
+}
+
+function problemFrom(err: unknown, path: string): ConfigProblem {
+  if (err instanceof AppError) return { path, message: err.message, hint: err.hint ?? 'See etc/mcp-starter.example.json.' };
+  throw err;
+}
+
+/**
+ * What `loadConfig` would make of a file and the environment, as a list of problems instead of
+ * the first error: every unknown key, bad value and bad environment variable, each with its key
+ * path and what to do (`mcp-starterctl config validate`). Without `env` the file alone is checked.
+ * It finds a problem exactly when `loadConfig` would throw.
+ */
+export function checkConfig(options: { file?: string | undefined; env?: NodeJS.ProcessEnv | undefined } = {}): ConfigCheck {
+  const problems: ConfigProblem[] = [];
+  let raw: Record<string, unknown> = {};
+  if (options.file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      const hint =
+        code === 'ENOENT'
+          ? 'Check the path; without a config file every setting has its default.'
+          : 'Check that the file is readable by this user.';
+      return {
+        config: undefined,
+        problems: [{ path: '', message: `Cannot read config file ${options.file}: ${code}.`, hint }],
+        envOverrides: [],
+      };
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseJson(text, `Config file ${options.file}`);
+    } catch (err) {
+      return { config: undefined, problems: [problemFrom(err, '')], envOverrides: [] };
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      const message = `Config file ${options.file} must hold a JSON object ({ ... }).`;
+      return { config: undefined, problems: [{ path: '', message, hint: 'Start from etc/mcp-starter.example.json.' }], envOverrides: [] };
+    }
+    raw = structuredClone(parsed as Record<string, unknown>);
+  }
+  const fromEnv = new Map<string, string>();
+  const keys = configEnvKeys();
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (!name.startsWith(ENV_PREFIX) || NON_CONFIG_ENV.has(name) || value === undefined) continue;
+    const key = keys.get(name);
+    if (!key) {
+      problems.push({
+        path: name,
+        message: `Unknown environment variable ${name}.`,
+        hint: `${unknownKeyHint([], name)} Overrides are named after the key, e.g. ${envNameFor(['server', 'port'])}; unset ${name} or fix its name.`,
+      });
+      continue;
+    }
+    try {
+      setPath(raw, key.path, coerceEnv(name, value, key.type));
+      fromEnv.set(key.path.join('.'), name);
+    } catch (err) {
+      problems.push(problemFrom(err, key.path.join('.')));
+    }
+  }
+  const result = Config.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const k of issue.keys) {
+          problems.push({ path: [...issue.path, k].join('.'), message: `Unknown key "${k}".`, hint: unknownKeyHint(issue.path, k) });
+        }
+        continue;
+      }
+      const path = issue.path.join('.');
+      const envName = fromEnv.get(path);
+      const message = envName === undefined ? `${issue.message}.` : `${issue.message} (from ${envName}).`;
+      problems.push({ path, message, hint: valueHint(issue.path, envName) });
+    }
+  }
+  return {
+    config: result.success && problems.length === 0 ? result.data : undefined,
+    problems,
+    envOverrides: [...fromEnv.values()],
   };
 }

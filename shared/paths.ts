@@ -10,6 +10,8 @@ export interface DataPaths {
   learningDb: string;
   opsDb: string;
   socket: string;
+  /** The daemon's private way to its own child: probes reach the child they mean, never a learner's queue. */
+  probeSocket: string;
   lockFile: string;
   daemonPidFile: string;
   childPidFile: string;
@@ -56,6 +58,7 @@ export function dataPaths(dataDir: string): DataPaths {
     learningDb: join(dataDir, 'mcp-starter.db'),
     opsDb: join(dataDir, 'ops.db'),
     socket: join(dataDir, 'mcp-starterd.sock'),
+    probeSocket: join(dataDir, 'mcp-starterd-probe.sock'),
     lockFile: join(dataDir, 'mcp-starterd.lock'),
     daemonPidFile: join(dataDir, 'mcp-starterd.pid'),
     childPidFile: join(dataDir, 'mcp-starter-server.pid'),

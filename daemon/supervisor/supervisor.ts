@@ -9,6 +9,7 @@ import type { Config } from '../../shared/schemas/config.js';
 import type { StatsMessage } from '../../shared/schemas/ipc.js';
 import type { ChildStatus, LastExit, Operation, StateNotification, StopResult } from '../../shared/schemas/rpc.js';
 import type { PortListener } from '../listener.js';
+import type { ProbePort } from '../probe-port.js';
 import { LivenessProbe, probeMcp, ProbeHistory } from '../prober.js';
 import { backoffDelayMs, RestartWindow } from './backoff.js';
 import { ChildHandle, type ChildCommand, type ChildExit } from './child.js';
@@ -30,6 +31,8 @@ export interface SupervisorOptions {
   writeRaw: (line: string) => void;
   /** Sent by the probe so the server can tell it from a learner (children get it as MCP_STARTER_PROBE_TOKEN). */
   probeToken: string;
+  /** The daemon's private way to the child it probes. */
+  probePort: ProbePort;
 }
 
 export interface StopOptions {
@@ -87,7 +90,7 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
     super();
     this.config = options.config;
     this.window = new RestartWindow(this.config.restart.windowMs, this.config.restart.maxRestarts);
-    this.liveness = new LivenessProbe(options.url, options.probeToken);
+    this.liveness = new LivenessProbe(options.url, options.probeToken, options.probePort.path);
   }
 
   get currentConfig(): Config {
@@ -242,7 +245,10 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
       return;
     }
     this.next = fresh;
-    this.options.log.info({ event: 'reload_start', oldPid: this.child?.pid, newPid: fresh.pid }, 'reload: starting a new server beside the old one');
+    this.options.log.info(
+      { event: 'reload_start', oldPid: this.child?.pid, newPid: fresh.pid },
+      'reload: starting a new server beside the old one',
+    );
     const readyMs = config.restart.readyTimeoutMs;
     const fail = (why: string): void => {
       if (this.state !== 'reloading' || this.next !== fresh) return;
@@ -328,13 +334,14 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
     }
   }
 
-  /** Tells the child where to serve, waits for `ready`, lets it take connections, then for a passed MCP probe. */
+  /** Tells the child where to serve, waits for `ready`, then for a passed MCP probe (on the probe socket, to this child alone). */
   private async bringUp(child: ChildHandle, signal: AbortSignal): Promise<void> {
-    await child.send({ type: 'listen', url: this.options.url });
+    const { url, probeToken, probePort } = this.options;
+    await child.send({ type: 'listen', url });
     await child.waitReady(signal);
-    this.applyListenerMode();
     for (;;) {
-      const probe = await probeMcp(this.options.url, this.config.probe.timeoutMs, this.options.probeToken);
+      probePort.target = child;
+      const probe = await probeMcp(url, this.config.probe.timeoutMs, probeToken, probePort.path);
       signal.throwIfAborted();
       if (probe.ok) return;
       this.options.log.debug({ pid: child.pid, error: probe.error }, 'new server not answering its probe yet');
@@ -342,22 +349,14 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
     }
   }
 
-  /** Which child gets new connections now, if any. */
+  /** Which child gets new connections now: only one that passed its probe. */
   private forwardTarget(): ChildHandle | undefined {
-    switch (this.state) {
-      case 'running':
-        return this.child;
-      case 'starting':
-        return this.child?.ready ? this.child : undefined;
-      case 'reloading':
-        return this.next?.ready ? this.next : this.child;
-      default:
-        return undefined;
-    }
+    return this.state === 'running' || this.state === 'reloading' ? this.child : undefined;
   }
 
   private applyListenerMode(): void {
     const target = this.forwardTarget();
+    if (this.state !== 'starting' && this.state !== 'reloading') this.options.probePort.target = target;
     if (target) this.options.listener.setMode({ kind: 'forward', send: (socket) => target.handOver(socket) });
     else this.options.listener.setMode(heldMode(this.state, this.stopReason));
   }
@@ -365,7 +364,10 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
   private retire(old: ChildHandle): void {
     this.retiring.add(old);
     const { drain } = this.config;
-    this.options.log.info({ event: 'reload_done', oldPid: old.pid, newPid: this.child?.pid }, 'reload: new server serving, old one draining');
+    this.options.log.info(
+      { event: 'reload_done', oldPid: old.pid, newPid: this.child?.pid },
+      'reload: new server serving, old one draining',
+    );
     old.send({ type: 'drain', timeoutMs: drain.timeoutMs, handover: true }).catch(() => old.signalGroup('SIGTERM'));
     void old.exitWithin(drain.timeoutMs + drain.killTimeoutMs).then((exited) => {
       if (!exited) old.signalGroup('SIGKILL');
@@ -411,7 +413,10 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
       this.handleExit(child, exit);
     } finally {
       if (orphans.length > 0) {
-        log.info({ event: 'connections_requeued', pid: child?.pid, count: orphans.length }, 'connections the server never took are served by the next one');
+        log.info(
+          { event: 'connections_requeued', pid: child?.pid, count: orphans.length },
+          'connections the server never took are served by the next one',
+        );
         this.options.listener.requeue(orphans);
       }
     }
@@ -420,17 +425,33 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
   private handleExit(child: ChildHandle | undefined, exit: ChildExit): void {
     const { log } = this.options;
     if (child && this.retiring.delete(child)) {
-      log.info({ event: 'child_exit', pid: child.pid, code: exit.code, signal: exit.signal, reason: 'handover' }, 'previous server exited after the handover');
+      log.info(
+        { event: 'child_exit', pid: child.pid, code: exit.code, signal: exit.signal, reason: 'handover' },
+        'previous server exited after the handover',
+      );
       return;
     }
     if (child && child === this.next) {
-      log.warn({ event: 'child_exit', pid: child.pid, code: exit.code, signal: exit.signal, reason: 'reload-failed', lastStderr: child.lastStderr }, 'the reload’s new server exited');
+      log.warn(
+        {
+          event: 'child_exit',
+          pid: child.pid,
+          code: exit.code,
+          signal: exit.signal,
+          reason: 'reload-failed',
+          lastStderr: child.lastStderr,
+        },
+        'the reload’s new server exited',
+      );
       this.reloadError ??= `the new server exited (${exit.signal ?? `code ${String(exit.code)}`}) before it was ready`;
       if (this.state === 'reloading') this.transition('abort', 'reload-failed');
       return;
     }
     if (child && child !== this.child) {
-      log.info({ event: 'child_exit', pid: child.pid, code: exit.code, signal: exit.signal, reason: 'superseded' }, 'a server that no longer serves exited');
+      log.info(
+        { event: 'child_exit', pid: child.pid, code: exit.code, signal: exit.signal, reason: 'superseded' },
+        'a server that no longer serves exited',
+      );
       return;
     }
     this.child = undefined;
@@ -455,7 +476,10 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
         if (this.window.record(performance.now())) this.transition('crashloop', reason);
         else this.transition('exit', reason);
         return;
-      default:
+      case 'backoff':
+      case 'fatal':
+      case 'stopped':
+        // No child belongs to these states: nothing to do.
         return;
     }
   }
@@ -643,6 +667,7 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
           break;
         case 'draining':
           this.exitReason = 'emergency';
+          this.drainPlan.killed = true;
           this.applyListenerMode();
           break;
         case 'stopped':

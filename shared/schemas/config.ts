@@ -36,6 +36,10 @@ const Server = z
     maxConcurrentRequests: z.number().int().min(1).max(10_000).default(128),
     /** Open SSE response streams at once; more get 503. */
     maxOpenStreams: z.number().int().min(1).max(10_000).default(64),
+    /** While no server can take a connection (a restart), it waits in the daemon's queue this long, then gets 503. */
+    queueTimeoutMs: PositiveMs.default(30_000),
+    /** Connections waiting in that queue at most; more get 503 with Retry-After at once. */
+    maxQueuedConnections: z.number().int().min(1).max(100_000).default(1024),
     requestTimeoutMs: PositiveMs.default(30_000),
     headersTimeoutMs: PositiveMs.default(10_000),
     keepAliveTimeoutMs: PositiveMs.default(5_000),
