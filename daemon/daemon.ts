@@ -1,4 +1,4 @@
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyPortOverride, loadConfig } from '../shared/config.js';
 import { AppError } from '../shared/errors.js';
@@ -87,8 +87,20 @@ export class Daemon {
     const log = this.logs.log;
     checkHttpConfig(config.server);
     this.lock = acquireLock(paths.lockFile);
-    writeFileSync(paths.daemonPidFile, `${process.pid}\n`, { mode: 0o600 });
-    this.pidFileWritten = true;
+    const openMode = statSync(paths.dataDir).mode & 0o077;
+    if (openMode !== 0) {
+      log.warn(
+        { event: 'data_dir_permissions', dataDir: paths.dataDir, mode: (statSync(paths.dataDir).mode & 0o777).toString(8) },
+        `the data dir ${paths.dataDir} can be read by other users; \`chmod 700 ${paths.dataDir}\` makes it private (new files in it are 0600 either way)`,
+      );
+    }
+    try {
+      writeFileSync(paths.daemonPidFile, `${process.pid}\n`, { mode: 0o600 });
+      this.pidFileWritten = true;
+    } catch (err) {
+      // Only `emergency-stop` with the daemon down reads it; a full disk must not stop the service.
+      log.warn({ event: 'pid_file', err, file: paths.daemonPidFile }, 'could not write the daemon’s pid file');
+    }
     await this.control.listen();
     await this.probePort.listen();
     const bound = await this.listener.listen(config.server.host, config.server.port);

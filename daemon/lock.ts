@@ -26,8 +26,16 @@ export function acquireLock(file: string): { release: () => void } {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } catch (err) {
+        // A full disk can still create the file: it holds the lock, without the pid for `status` to show.
+        process.stderr.write(
+          `mcp-starterd: could not write the pid into ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); the lock is held anyway.\n`,
+        );
+      } finally {
+        closeSync(fd);
+      }
       let released = false;
       return {
         release: () => {

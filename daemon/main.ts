@@ -8,6 +8,8 @@ import { banner } from './banner.js';
 import { Daemon } from './daemon.js';
 
 async function main(): Promise<void> {
+  // Everything the daemon creates (databases, logs, backups, reports, sockets) is private to its user.
+  process.umask(0o077);
   const args = parseDaemonArgs(process.argv.slice(2));
   if (args.help) return void process.stdout.write(`${USAGE}\n`);
   if (args.version) return void process.stdout.write(`${version()}\n`);

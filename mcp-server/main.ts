@@ -13,6 +13,8 @@ import { serverFactory } from './server.js';
 import { runStdio } from './transports/stdio.js';
 
 async function main(): Promise<number> {
+  // The learning database and its WAL are private to the user that runs the server.
+  process.umask(0o077);
   const args = parseServerArgs(process.argv.slice(2));
   if (args.help) {
     process.stderr.write(`${USAGE}\n`);

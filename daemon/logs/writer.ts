@@ -1,23 +1,35 @@
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export const DAEMON_LOG = 'mcp-starterd.log';
 
+/** Why log lines are being dropped, while they are. */
+export interface LogWriteFailure {
+  code: string;
+  since: string;
+  dropped: number;
+}
+
 /**
  * The daemon's log file: its own events and the child's JSON lines, in one file, one JSON object
- * per line. Writes are synchronous: a line is on disk before the next event happens.
+ * per line. Writes are synchronous: a line is on disk before the next event happens. A write
+ * that fails (a full disk, a read-only or vanished folder) never takes the daemon down: the line
+ * is dropped and counted, said once on stderr, and the writer tries again with the next line.
  */
 export class LogWriter {
   readonly log: Logger;
   readonly file: string;
-  private readonly dest;
+  private fd: number | undefined;
+  /** Set while writes fail; `status` can say so. */
+  failure: LogWriteFailure | undefined;
 
-  /** Called with every line written (the control API's `logs` subscription). */
+  /** Called with every line written (the control API's `logs` subscription): also while the file cannot be written. */
   onLine: ((line: string) => void) | undefined;
 
   constructor(logsDir: string, level: LevelWithSilent) {
     this.file = join(logsDir, DAEMON_LOG);
-    this.dest = pino.destination({ dest: this.file, sync: true, mkdir: true, append: true });
+    this.open();
     const stream = { write: (chunk: string): void => this.write(chunk) };
     this.log = pino(
       { name: 'mcp-starterd', level, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
@@ -25,9 +37,47 @@ export class LogWriter {
     );
   }
 
+  private open(): boolean {
+    try {
+      mkdirSync(join(this.file, '..'), { recursive: true, mode: 0o700 });
+      this.fd = openSync(this.file, 'a', 0o600);
+      return true;
+    } catch (err) {
+      this.failed(err);
+      return false;
+    }
+  }
+
+  private failed(err: unknown): void {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    if (this.failure) {
+      this.failure.dropped++;
+      return;
+    }
+    this.failure = { code, since: new Date().toISOString(), dropped: 1 };
+    process.stderr.write(
+      `mcp-starterd: cannot write the log file ${this.file} (${code}); dropping log lines until it works again. ` +
+        'Free disk space (df -h) or fix the folder’s permissions; the service keeps running.\n',
+    );
+  }
+
   private write(chunk: string): void {
-    this.dest.write(chunk);
     this.onLine?.(chunk.trimEnd());
+    if (this.fd === undefined && !this.open()) return;
+    try {
+      writeSync(this.fd ?? -1, chunk);
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    const failure = this.failure;
+    if (failure) {
+      this.failure = undefined;
+      this.log.warn(
+        { event: 'log_resumed', dropped: failure.dropped, code: failure.code, since: failure.since },
+        `log writes work again; ${failure.dropped} lines were dropped`,
+      );
+    }
   }
 
   /** Appends a line that is already JSON (the child's own log line). */
@@ -37,11 +87,21 @@ export class LogWriter {
 
   /** Reopens the file (after rotation moved it). */
   reopen(): void {
-    this.dest.reopen();
+    this.closeFd();
+    this.open();
+  }
+
+  private closeFd(): void {
+    if (this.fd === undefined) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed: nothing to release
+    }
+    this.fd = undefined;
   }
 
   close(): void {
-    this.dest.flushSync();
-    this.dest.end();
+    this.closeFd();
   }
 }

@@ -27,7 +27,11 @@ const MAX_CAPTURED_LINE = 64 * 1024;
  * One forked mcp-starter-server: its own process group (so a stop reaches every descendant),
  * an IPC channel, stdout/stderr captured line by line into the daemon's log.
  */
-export class ChildHandle extends EventEmitter<{ stats: [StatsMessage]; ready: [ReadyMessage] }> {
+export class ChildHandle extends EventEmitter<{
+  stats: [StatsMessage];
+  ready: [ReadyMessage];
+  stalled: [{ oldestMs: number; count: number }];
+}> {
   readonly proc: ChildProcess;
   readonly pid: number;
   readonly startedAtMs = performance.now();
@@ -41,11 +45,14 @@ export class ChildHandle extends EventEmitter<{ stats: [StatsMessage]; ready: [R
   /** Connections handed over and not yet confirmed: the daemon's copies, by id, with when they were sent. */
   private readonly unconfirmed = new Map<number, { socket: Socket; sentAtMs: number }>();
   private nextConnectionId = 0;
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     command: ChildCommand,
     private readonly log: Logger,
     writeRaw: (line: string) => void,
+    /** A connection not confirmed within this long emits `stalled`. */
+    private readonly stallAfterMs = 5_000,
   ) {
     super();
     this.proc = fork(command.modulePath, command.args, {
@@ -158,6 +165,7 @@ export class ChildHandle extends EventEmitter<{ stats: [StatsMessage]; ready: [R
       }
       const id = this.nextConnectionId++;
       this.unconfirmed.set(id, { socket, sentAtMs: performance.now() });
+      this.watchStall();
       this.proc.send({ type: 'connection', id } satisfies ParentMessage, socket, { keepOpen: true }, (err) => {
         if (!err) return resolve();
         this.unconfirmed.delete(id);
@@ -166,8 +174,23 @@ export class ChildHandle extends EventEmitter<{ stats: [StatsMessage]; ready: [R
     });
   }
 
+  /** One timer while connections wait for confirmation: at its deadline, `stalled` if the oldest is still waiting. */
+  private watchStall(delayMs = this.stallAfterMs): void {
+    if (this.stallTimer) return;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.unconfirmed.size === 0 || !this.isAlive) return;
+      const oldestMs = this.oldestUnconfirmedMs();
+      if (oldestMs >= this.stallAfterMs) this.emit('stalled', { oldestMs, count: this.unconfirmed.size });
+      this.watchStall(Math.max(1, this.stallAfterMs - (oldestMs % this.stallAfterMs)));
+    }, delayMs);
+    this.stallTimer.unref();
+  }
+
   /** The connections this child was handed and never confirmed (call once it is gone or given up). */
   takeBack(): Socket[] {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     const sockets = [...this.unconfirmed.values()].map((e) => e.socket).filter((s) => !s.destroyed);
     this.unconfirmed.clear();
     return sockets;

@@ -3,7 +3,16 @@ import type { ListenerMode } from '../listener.js';
 
 /** Why the child is (being) stopped: kept apart from the state (systemd's result vs state). */
 export type StopReason =
-  'requested' | 'restart' | 'crash' | 'probe-failures' | 'ready-timeout' | 'spawn-failed' | 'emergency' | 'daemon-shutdown' | 'handover';
+  | 'requested'
+  | 'restart'
+  | 'crash'
+  | 'probe-failures'
+  | 'hung'
+  | 'ready-timeout'
+  | 'spawn-failed'
+  | 'emergency'
+  | 'daemon-shutdown'
+  | 'handover';
 
 type Held = Exclude<ListenerMode, { kind: 'forward' }>;
 

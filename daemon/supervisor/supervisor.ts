@@ -300,7 +300,7 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
     const { log } = this.options;
     let child: ChildHandle;
     try {
-      child = new ChildHandle(this.options.command(config), log, this.options.writeRaw);
+      child = new ChildHandle(this.options.command(config), log, this.options.writeRaw, config.probe.handoffTimeoutMs);
     } catch (err) {
       log.error({ err }, 'could not start the server process');
       return undefined;
@@ -308,6 +308,7 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
     child.on('stats', (s) => {
       if (child === this.child) this.emit('stats', s);
     });
+    child.on('stalled', (stall) => void this.onStalled(child, stall));
     if (serving) this.writePidFile(child);
     log.info({ event: 'child_spawn', pid: child.pid }, 'server process started');
     void child.exited.then((exit) => this.onExit(child, exit));
@@ -403,6 +404,40 @@ export class Supervisor extends EventEmitter<{ state: [StateNotification]; stats
       return;
     }
     this.scheduleProbe();
+  }
+
+  /**
+   * The serving child has not taken a connection for `handoffTimeoutMs`: its event loop is stuck
+   * or close to it. One probe decides; a failure restarts it at once rather than after three
+   * probe intervals, and the connections it never took are served by the replacement.
+   */
+  private async onStalled(child: ChildHandle, stall: { oldestMs: number; count: number }): Promise<void> {
+    if (this.child !== child || this.state !== 'running' || this.exitReason !== undefined) return;
+    const signal = this.stateSignal;
+    const result = await this.liveness.probe(Math.min(this.config.probe.timeoutMs, 2_000));
+    if (signal.aborted || this.child !== child || this.exitReason !== undefined) return;
+    if (result.ok) {
+      this.options.log.warn(
+        { event: 'health', check: 'handoff', ok: true, ...stall },
+        'the server was slow to take connections but answers',
+      );
+      return;
+    }
+    this.options.log.error(
+      {
+        event: 'alert',
+        kind: 'unresponsive',
+        pid: child.pid,
+        waitingConnections: stall.count,
+        oldestMs: Math.round(stall.oldestMs),
+        error: result.error,
+      },
+      'the server takes no connections and fails its probe; restarting it',
+    );
+    this.history.record(false);
+    this.autoRestart = { name: 'probe-restart', since: new Date().toISOString() };
+    this.exitReason = 'hung';
+    child.signalGroup('SIGKILL');
   }
 
   private onExit(child: ChildHandle | undefined, exit: ChildExit): void {

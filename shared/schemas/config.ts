@@ -124,6 +124,12 @@ const Probe = z
     timeoutMs: PositiveMs.default(5_000),
     /** Consecutive failed probes before the child is restarted. */
     failuresBeforeRestart: z.number().int().min(1).default(3),
+    /**
+     * A connection handed to the server and not taken within this long means its event loop is
+     * stuck: it is probed at once and, if that fails too, restarted (the connections it never took
+     * go to the replacement).
+     */
+    handoffTimeoutMs: PositiveMs.default(5_000),
   })
   .prefault({});
 
