@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { backupDatabase } from '../shared/backup.js';
 import { writeActiveLearnersFile } from '../shared/emergency.js';
 import { AppError, toAppError } from '../shared/errors.js';
-import { addLearner, listLearners, revokeLearner, type LearnerInfo } from '../shared/learners.js';
+import { addLearner, listLearners, revokeLearner } from '../shared/learners.js';
 import { openLearningDb } from '../shared/learning-db.js';
 import { ensureDataDir, type DataPaths } from '../shared/paths.js';
+import type { LearnersAddResult, LearnersListResult, LearnersRevokeResult } from '../shared/schemas/learners.js';
 import type { EmergencyStopResult } from '../shared/schemas/rpc.js';
 import type { Db } from '../shared/sqlite.js';
 
@@ -15,12 +16,6 @@ import type { Db } from '../shared/sqlite.js';
  * concurrent writers, so these work with the daemon up too) and the emergency stop's fallback.
  * Loaded only by the commands that need it, because better-sqlite3 is slow to load.
  */
-
-export interface LearnerAdded {
-  learner: LearnerInfo;
-  /** Shown once; only its hash is stored. */
-  token: string;
-}
 
 function withDb<T>(paths: DataPaths, use: (db: Db) => T): T {
   const db = openLearningDb(paths.learningDb);
@@ -31,18 +26,18 @@ function withDb<T>(paths: DataPaths, use: (db: Db) => T): T {
   }
 }
 
-export function learnersAdd(paths: DataPaths, name: string): LearnerAdded {
+export function learnersAdd(paths: DataPaths, name: string): LearnersAddResult {
   ensureDataDir(paths.dataDir);
   return withDb(paths, (db) => addLearner(db, name));
 }
 
 /** An empty list when there is no database yet: listing must not create one. */
-export function learnersList(paths: DataPaths): { learners: LearnerInfo[] } {
+export function learnersList(paths: DataPaths): LearnersListResult {
   if (!existsSync(paths.learningDb)) return { learners: [] };
   return { learners: withDb(paths, listLearners) };
 }
 
-export function learnersRevoke(paths: DataPaths, name: string): { learner: LearnerInfo } {
+export function learnersRevoke(paths: DataPaths, name: string): LearnersRevokeResult {
   if (!existsSync(paths.learningDb)) {
     throw new AppError('E_UNKNOWN_LEARNER', `No learner is named "${name}": there is no learning database at ${paths.learningDb} yet.`, {
       hint: 'Check --data-dir (or MCP_STARTER_DATA_DIR) points at the daemon\u2019s data directory; `mcp-starterctl learners list` shows the learners.',

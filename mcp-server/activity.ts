@@ -1,6 +1,6 @@
 import type { Logger } from '../shared/logger.js';
-import type { SessionsStore } from './store/sessions.js';
-import type { Learner, UsersStore } from './store/users.js';
+import type { SessionsStore } from '../shared/store/sessions.js';
+import type { Learner, UsersStore } from '../shared/store/users.js';
 
 interface LiveSession {
   learner: Learner;

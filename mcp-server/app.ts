@@ -4,14 +4,14 @@ import type { Logger } from '../shared/logger.js';
 import type { DataPaths } from '../shared/paths.js';
 import type { Config } from '../shared/schemas/config.js';
 import type { Db } from '../shared/sqlite.js';
+import { SessionsStore } from '../shared/store/sessions.js';
+import { UsersStore, type Learner } from '../shared/store/users.js';
 import { ActivityTracker } from './activity.js';
 import { loadCatalog, type Catalog } from './catalog-loader.js';
 import type { ServerDeps } from './context.js';
 import { Learning } from './learning.js';
 import { ProgressStore } from './store/progress.js';
-import { SessionsStore } from './store/sessions.js';
 import { seedTutorials } from './store/tutorials.js';
-import { UsersStore, type Learner } from './store/users.js';
 
 /** Everything both transports share: the store, the catalogue, the learning rules. */
 export interface LearningApp {

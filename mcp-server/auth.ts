@@ -1,6 +1,6 @@
 import { OAuthError, OAuthErrorCode, verifyBearerToken, type AuthInfo, type OAuthTokenVerifier } from '@modelcontextprotocol/server';
+import type { Learner, UsersStore } from '../shared/store/users.js';
 import { hashToken, sameHash } from '../shared/tokens.js';
-import type { Learner, UsersStore } from './store/users.js';
 
 /** Far enough ahead that a token stays valid until revoked (the SDK insists on an expiry). */
 const NO_EXPIRY_S = 4_102_444_800; // 2100-01-01

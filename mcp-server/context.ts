@@ -1,8 +1,8 @@
 import type { Logger } from '../shared/logger.js';
+import type { Learner } from '../shared/store/users.js';
 import type { ActivityTracker } from './activity.js';
 import type { Catalog } from './catalog-loader.js';
 import type { Learning } from './learning.js';
-import type { Learner } from './store/users.js';
 
 /** What the tools, resources and prompts of one MCP server instance use. Built once per process. */
 export interface ServerDeps {

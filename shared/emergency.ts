@@ -1,17 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { ActiveLearnersRecord } from './schemas/emergency.js';
+import { SessionsStore } from './store/sessions.js';
 
-export interface ActiveLearnersRecord {
-  at: string;
-  reason: string;
-  /** In-flight requests as the server last reported them; null when unknown (daemon down). */
-  inFlight: number | null;
-  activeLearnersReported: number | null;
-  /** Learners with an open working session, from the learning database. */
-  learners: Array<{ name: string; sessionStartedAt: string; lastActivity: string }>;
-  error?: string;
-}
+/** Enough for any real class; a bound on what an emergency writes. */
+const MAX_LEARNERS = 10_000;
 
 /**
  * Writes `<dataDir>/emergency-<time>.json`: who was active when the server was killed, so an
@@ -22,17 +16,11 @@ export function writeActiveLearnersFile(dataDir: string, learningDb: string, inf
   const file = join(dataDir, `emergency-${at.toISOString().replace(/[-:.]/g, '')}.json`);
   const record: ActiveLearnersRecord = { at: at.toISOString(), ...info, learners: [] };
   try {
+    // Read-only and not migrated: an emergency must not change the database it reports on.
     const db = new Database(learningDb, { readonly: true, fileMustExist: true });
     try {
       db.pragma('busy_timeout = 2000');
-      record.learners = (
-        db
-          .prepare(
-            `SELECT u.name AS name, s.started_at AS sessionStartedAt, s.last_activity AS lastActivity
-             FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.ended_at IS NULL ORDER BY s.last_activity DESC`,
-          )
-          .all() as ActiveLearnersRecord['learners']
-      ).slice(0, 10_000);
+      record.learners = new SessionsStore(db).activeLearners(MAX_LEARNERS);
     } finally {
       db.close();
     }

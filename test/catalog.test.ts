@@ -8,6 +8,7 @@ import { seedTutorials } from '../mcp-server/store/tutorials.js';
 import { AppError } from '../shared/errors.js';
 import { openLearningDb } from '../shared/learning-db.js';
 import { Question } from '../shared/schemas/catalog.js';
+import { UsersStore } from '../shared/store/users.js';
 import { tempDir } from './helpers.js';
 
 function copyCatalog(dir: string): string {
@@ -59,10 +60,10 @@ describe('the tutorial catalogue', () => {
     t.after(() => db.close());
     const first = seedTutorials(db, loadCatalog(catDir));
     assert.equal(first.added, loadCatalog(catDir).tutorials.length);
-    db.prepare("INSERT INTO users (name) VALUES ('ann')").run();
+    const ann = new UsersStore(db).ensureLocal('ann');
     db.prepare(
-      "INSERT INTO user_progress (user_id, tutorial_id, status, current_step, started_at) VALUES (1, 'tools', 'in_progress', 2, '2026-01-01T00:00:00.000Z')",
-    ).run();
+      "INSERT INTO user_progress (user_id, tutorial_id, status, current_step, started_at) VALUES (?, 'tools', 'in_progress', 2, '2026-01-01T00:00:00.000Z')",
+    ).run(ann.id);
 
     const file = join(catDir, 'en', 'tools.json');
     const tools = JSON.parse(readFileSync(file, 'utf8')) as { title: string };
@@ -73,7 +74,7 @@ describe('the tutorial catalogue', () => {
     assert.equal(second.added, 0);
     assert.equal((db.prepare("SELECT title FROM tutorials WHERE id = 'tools'").get() as { title: string }).title, 'Tools, revised');
     assert.deepEqual(db.prepare('SELECT user_id, tutorial_id, status, current_step FROM user_progress').all(), [
-      { user_id: 1, tutorial_id: 'tools', status: 'in_progress', current_step: 2 },
+      { user_id: ann.id, tutorial_id: 'tools', status: 'in_progress', current_step: 2 },
     ]);
     assert.equal(seedTutorials(db, loadCatalog(catDir)).unchanged, first.added, 'seeding again changes nothing');
   });

@@ -1,5 +1,4 @@
-import type { LearnerInfo } from '../../shared/learners.js';
-import type { LearnerAdded } from '../offline.js';
+import type { LearnerInfo, LearnersAddResult, LearnersListResult, LearnersRevokeResult } from '../../shared/schemas/learners.js';
 import { localTime, paint, relative, table } from './format.js';
 
 function tokenState(learner: LearnerInfo): string {
@@ -7,7 +6,7 @@ function tokenState(learner: LearnerInfo): string {
   return learner.hasToken ? 'valid' : 'none (local learner)';
 }
 
-export function renderLearners(result: { learners: LearnerInfo[] }): string {
+export function renderLearners(result: LearnersListResult): string {
   if (result.learners.length === 0) return 'No learners yet. Add one: mcp-starterctl learners add NAME';
   const nowMs = Date.now();
   const body = result.learners.map((l) => [
@@ -19,7 +18,7 @@ export function renderLearners(result: { learners: LearnerInfo[] }): string {
   return table(['NAME', 'TOKEN', 'ADDED', 'LAST ACTIVITY'], body);
 }
 
-export function renderLearnerAdded(result: LearnerAdded): string {
+export function renderLearnerAdded(result: LearnersAddResult): string {
   return [
     `Added learner "${result.learner.name}". Their access token:`,
     '',
@@ -35,6 +34,6 @@ export function renderLearnerAdded(result: LearnerAdded): string {
   ].join('\n');
 }
 
-export function renderLearnerRevoked(result: { learner: LearnerInfo }): string {
+export function renderLearnerRevoked(result: LearnersRevokeResult): string {
   return `Revoked learner "${result.learner.name}": their token no longer works. Their progress is kept.`;
 }
