@@ -1,14 +1,15 @@
 import { createMcpHandler } from '@modelcontextprotocol/server';
+import { checkHttpConfig } from '../shared/http-config.js';
 import type { Logger } from '../shared/logger.js';
 import type { Config } from '../shared/schemas/config.js';
+import type { HealthBody } from '../shared/schemas/http.js';
 import { version } from '../shared/version.js';
 import type { LearningApp } from './app.js';
 import { HttpAuthenticator } from './auth.js';
 import type { DaemonLink } from './ipc.js';
 import { serverFactory } from './server.js';
 import { RequestStats } from './stats.js';
-import { HttpTransport } from './transports/http.js';
-import { checkHttpConfig } from '../shared/http-config.js';
+import { HttpTransport, type HealthReport } from './transports/http.js';
 
 export interface RunHttpOptions {
   app: LearningApp;
@@ -56,21 +57,19 @@ export async function runHttp({
     auth: new HttpAuthenticator(app.users, app.localLearner, requireAuth),
     stats,
     log,
-    health: () => {
+    health: (): HealthReport => {
       const db = app.databaseOk();
-      return {
-        ok: db.ok,
-        body: {
-          status: db.ok ? 'ok' : 'degraded',
-          version: version(),
-          uptimeMs: Math.round(performance.now() - startedAt),
-          inFlight: stats.inFlight,
-          openStreams: stats.openStreams,
-          activeLearners: app.deps.activity.activeLearners,
-          database: db.ok ? { ok: true } : { ok: false, error: db.error },
-          tutorials: db.ok ? db.tutorials : null,
-        },
+      const body: HealthBody = {
+        status: db.ok ? 'ok' : 'degraded',
+        version: version(),
+        uptimeMs: Math.round(performance.now() - startedAt),
+        inFlight: stats.inFlight,
+        openStreams: stats.openStreams,
+        activeLearners: app.deps.activity.activeLearners,
+        database: db.ok ? { ok: true } : { ok: false, error: db.error },
+        tutorials: db.ok ? db.tutorials : null,
       };
+      return { ok: db.ok, body };
     },
   });
   const url = await listen(transport, useHandle ? link : undefined, config);

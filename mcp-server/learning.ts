@@ -1,73 +1,16 @@
 import { AppError } from '../shared/errors.js';
 import type { Question, TutorialFile, TutorialStep } from '../shared/schemas/catalog.js';
+import type {
+  GetProgressOutput,
+  ProgressStatus,
+  QuestionView,
+  StepView,
+  SubmitStepOutput,
+  TutorialSummary,
+} from '../shared/schemas/tools.js';
 import { checkAnswer, CHOICE_LETTERS } from './answers.js';
 import type { Catalog } from './catalog-loader.js';
-import type { ProgressRow, ProgressStatus, ProgressStore } from './store/progress.js';
-
-export interface QuestionView {
-  kind: 'choice' | 'text';
-  prompt: string;
-  /** "A) …" labels for choice questions. */
-  choices?: string[];
-  howToAnswer: string;
-}
-
-export interface StepView {
-  tutorialId: string;
-  tutorialTitle: string;
-  /** 1-based, as a learner counts. */
-  step: number;
-  totalSteps: number;
-  stepId: string;
-  title: string;
-  body: string;
-  question?: QuestionView;
-  status: ProgressStatus;
-}
-
-export interface TutorialSummary {
-  id: string;
-  title: string;
-  summary: string;
-  level: string;
-  estimatedMinutes: number;
-  steps: number;
-  status: ProgressStatus;
-  /** 1-based step the learner is on, when in progress. */
-  currentStep: number | null;
-}
-
-export interface SubmitOutcome {
-  correct: boolean;
-  /** Set when the answer named none of the choices. */
-  formatHint?: string;
-  hint?: string;
-  explanation?: string;
-  completed: boolean;
-  /** The step submitted was already done (a repeated call); nothing changed. */
-  alreadyDone: boolean;
-  next?: StepView;
-  completionTimeSeconds?: number | null;
-}
-
-export interface ProgressView {
-  learner: string;
-  completed: number;
-  inProgress: number;
-  notStarted: number;
-  tutorials: Array<{
-    id: string;
-    title: string;
-    status: ProgressStatus;
-    step: number | null;
-    totalSteps: number;
-    wrongAnswers: number;
-    hintsUsed: number;
-    startedAt: string | null;
-    completedAt: string | null;
-    completionTimeSeconds: number | null;
-  }>;
-}
+import type { ProgressRow, ProgressStore } from './store/progress.js';
 
 function questionView(q: Question): QuestionView {
   if (q.kind === 'choice') {
@@ -149,7 +92,7 @@ export class Learning {
   }
 
   /** Submits the current step: checks the answer where the step has a question, then advances. */
-  submit(user: number, tutorialId: string, step: number | undefined, answer: string | undefined): SubmitOutcome {
+  submit(user: number, tutorialId: string, step: number | undefined, answer: string | undefined): SubmitStepOutput {
     const t = this.tutorial(tutorialId);
     const row = this.startedRow(user, t);
     if (row.status === 'completed') {
@@ -216,7 +159,7 @@ export class Learning {
     return { step: index + 1, hint: (t.steps[index] as TutorialStep).hint };
   }
 
-  progressOf(user: number, learner: string, tutorialId?: string): ProgressView {
+  progressOf(user: number, learner: string, tutorialId?: string): GetProgressOutput {
     if (tutorialId !== undefined) this.tutorial(tutorialId);
     const rows = this.progress.list(user);
     const tutorials = this.catalog.tutorials

@@ -10,6 +10,15 @@ import { Client, ProtocolError, StreamableHTTPClientTransport } from '@modelcont
 import { z } from 'zod';
 import { openLearningDb } from '../shared/learning-db.js';
 import { addLearner, revokeLearner } from '../shared/learners.js';
+import { HealthBody, HttpErrorBody } from '../shared/schemas/http.js';
+import {
+  GetProgressOutput,
+  StartTutorialOutput,
+  SubmitStepOutput,
+  TOOL_ERROR_META_KEY,
+  ToolErrorMeta,
+  type ToolError,
+} from '../shared/schemas/tools.js';
 import { version } from '../shared/version.js';
 import {
   endProcess,
@@ -30,47 +39,13 @@ import {
 // ---------------------------------------------------------------------------------------------
 // Shapes the assertions parse (parse at the edge, no casts on what the server sent).
 
-/** The JSON-RPC error body the HTTP layer (ours or the SDK's) answers a refused request with. */
-const HttpErrorBody = z.object({
-  jsonrpc: z.literal('2.0'),
-  id: z.null(),
-  error: z.object({
-    code: z.number().int(),
-    message: z.string(),
-    data: z.object({ message: z.string(), hint: z.string() }).optional(),
-  }),
-});
-
 /** The bare JSON-RPC error the SDK's own HTTP checks answer with (no `data`). */
 const SdkErrorBody = z.object({ error: z.object({ code: z.number().int(), message: z.string() }) });
 
-/** `structuredContent` of a tool error raised by our tools (AppError). */
-const ToolErrorContent = z.object({ error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }) });
-
-const ProgressContent = z.object({
-  learner: z.string(),
-  completed: z.number(),
-  inProgress: z.number(),
-  notStarted: z.number(),
-  tutorials: z.array(z.object({ id: z.string(), status: z.string(), step: z.number().nullable(), totalSteps: z.number() })),
-});
-
-const StartContent = z.object({
-  resumed: z.boolean(),
-  alreadyCompleted: z.boolean(),
-  step: z.object({ tutorialId: z.string(), step: z.number(), totalSteps: z.number(), status: z.string() }),
-});
-
-const Health = z.object({
-  status: z.literal('ok'),
-  version: z.string(),
-  uptimeMs: z.number().int().nonnegative(),
-  inFlight: z.number().int().nonnegative(),
-  openStreams: z.number().int().nonnegative(),
-  activeLearners: z.number().int().nonnegative(),
-  database: z.object({ ok: z.literal(true) }),
-  tutorials: z.number().int().positive(),
-});
+/** The error of a tool error result raised by our tools (AppError): in `_meta`, not `structuredContent`. */
+function toolErrorOf(result: { _meta?: unknown }): ToolError {
+  return ToolErrorMeta.parse(result._meta)[TOOL_ERROR_META_KEY];
+}
 
 const ListeningLine = z.object({ event: z.literal('listening'), url: z.string() });
 
@@ -155,7 +130,7 @@ async function postMcp(url: URL, req: { headers: Record<string, string>; body: s
   return fetch(url, { method: 'POST', headers: req.headers, body: req.body });
 }
 
-async function errorBodyOf(res: Response): Promise<z.infer<typeof HttpErrorBody>> {
+async function errorBodyOf(res: Response): Promise<HttpErrorBody> {
   assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
   return HttpErrorBody.parse(await res.json());
 }
@@ -232,7 +207,7 @@ async function assertHealthy(server: RunningServer): Promise<void> {
   assert.equal(server.proc.exitCode, null, 'the server process exited');
   const res = await fetch(`${server.base}/health`);
   assert.equal(res.status, 200);
-  assert.equal(Health.parse(await res.json()).status, 'ok');
+  assert.equal(HealthBody.parse(await res.json()).status, 'ok');
 }
 
 /** Adds a learner straight to the running server's database (the server looks tokens up per request). */
@@ -293,7 +268,7 @@ describe('an HTTP server on loopback without auth', () => {
 
       const r = await client.callTool({ name: 'start_tutorial', arguments: { tutorial_id: 'no-such-tutorial' } });
       assert.equal(r.isError, true);
-      const { error } = ToolErrorContent.parse(r.structuredContent);
+      const error = toolErrorOf(r);
       assert.equal(error.code, 'E_UNKNOWN_TUTORIAL');
       assert.equal(error.message, 'There is no tutorial "no-such-tutorial".');
       assert.match(textOf(r), /^There is no tutorial "no-such-tutorial"\.\nWhat to do: Use one of these tutorial_id values: /);
@@ -325,7 +300,7 @@ describe('an HTTP server on loopback without auth', () => {
       const client = await v2HttpClient(t, server().url);
       const r = await client.callTool({ name: 'submit_step', arguments: { tutorial_id: 'tools' } });
       assert.equal(r.isError, true);
-      const { error } = ToolErrorContent.parse(r.structuredContent);
+      const error = toolErrorOf(r);
       assert.equal(error.code, 'E_NOT_STARTED');
       assert.equal(textOf(r), 'You have not started "tools" yet.\nWhat to do: Call start_tutorial with tutorial_id "tools" first.');
     });
@@ -341,7 +316,7 @@ describe('an HTTP server on loopback without auth', () => {
       for (const args of [{ tutorial_id: 'what-is-mcp' }, { tutorial_id: 'what-is-mcp', answer: '   ' }]) {
         const r = await client.callTool({ name: 'submit_step', arguments: args });
         assert.equal(r.isError, true);
-        const { error } = ToolErrorContent.parse(r.structuredContent);
+        const error = toolErrorOf(r);
         assert.equal(error.code, 'E_ANSWER_REQUIRED');
         assert.match(error.message, /^Step 2 asks a question: /);
         assert.equal(error.hint, 'Call submit_step with answer set to the letter of your choice, e.g. "A".');
@@ -362,7 +337,7 @@ describe('an HTTP server on loopback without auth', () => {
       assertOk(started);
       const r = await client.callTool({ name: 'get_step', arguments: { tutorial_id: 'resources', step: 3 } });
       assert.equal(r.isError, true);
-      const { error } = ToolErrorContent.parse(r.structuredContent);
+      const error = toolErrorOf(r);
       assert.equal(error.code, 'E_WRONG_STEP');
       assert.equal(error.message, 'Step 3 of "resources" is not unlocked yet; you are on step 1.');
       assert.equal(error.hint, 'Finish step 1 first (get_step shows it, submit_step completes it).');
@@ -372,7 +347,7 @@ describe('an HTTP server on loopback without auth', () => {
       const client = await v2HttpClient(t, server().url);
       const r = await client.callTool({ name: 'reset_progress', arguments: {} });
       assert.equal(r.isError, true);
-      const { error } = ToolErrorContent.parse(r.structuredContent);
+      const error = toolErrorOf(r);
       assert.equal(error.code, 'E_BAD_PARAMS');
       assert.equal(
         textOf(r),
@@ -380,7 +355,7 @@ describe('an HTTP server on loopback without auth', () => {
       );
       // Nothing was reset: the tutorial started above is still in progress.
       const p = await client.callTool({ name: 'get_progress', arguments: { tutorial_id: 'resources' } });
-      assert.equal(ProgressContent.parse(p.structuredContent).tutorials[0]?.status, 'in_progress');
+      assert.equal(GetProgressOutput.parse(p.structuredContent).tutorials[0]?.status, 'in_progress');
     });
 
     it('rejects an unknown tool name as a protocol error (-32602), and the client keeps working', async (t) => {
@@ -416,8 +391,8 @@ describe('an HTTP server on loopback without auth', () => {
       assert.equal(res.headers.get('connection'), 'close');
       const body = await errorBodyOf(res);
       const bytes = Buffer.byteLength(oneMegabyteAnswer.body);
-      assert.equal(body.error.data?.message, `The request body (${bytes} bytes) is larger than the 262144-byte limit.`);
-      assert.equal(body.error.data?.hint, 'Send shorter arguments; answers are a letter or a few words.');
+      assert.equal(body.error.data.message, `The request body (${bytes} bytes) is larger than the 262144-byte limit.`);
+      assert.equal(body.error.data.hint, 'Send shorter arguments; answers are a letter or a few words.');
     });
 
     it('answers a body over the limit sent without Content-Length (chunked) with 413', async () => {
@@ -435,7 +410,7 @@ describe('an HTTP server on loopback without auth', () => {
         const res = await postChunkedPastLimit(server().url, oneMegabyteAnswer);
         assert.equal(res.status, 413);
         const body = HttpErrorBody.parse(JSON.parse(res.body));
-        assert.equal(body.error.data?.hint, 'Send shorter arguments; answers are a letter or a few words.');
+        assert.equal(body.error.data.hint, 'Send shorter arguments; answers are a letter or a few words.');
       },
     );
 
@@ -533,10 +508,11 @@ describe('an HTTP server on loopback without auth', () => {
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
       assert.equal(res.headers.get('cache-control'), 'no-store');
-      const health = Health.parse(await res.json());
+      const health = HealthBody.parse(await res.json());
+      assert.equal(health.status, 'ok');
       assert.equal(health.version, version());
       assert.equal(health.database.ok, true);
-      assert.ok(health.tutorials > 0);
+      assert.ok((health.tutorials ?? 0) > 0);
       // The earlier groups' tool calls made the local learner active.
       assert.ok(health.activeLearners >= 1);
     });
@@ -552,15 +528,15 @@ describe('an HTTP server on loopback without auth', () => {
       assert.equal(res.status, 405);
       assert.equal(res.headers.get('allow'), 'GET, HEAD');
       const body = await errorBodyOf(res);
-      assert.equal(body.error.data?.message, 'POST is not allowed on /health.');
-      assert.equal(body.error.data?.hint, 'Use GET or HEAD.');
+      assert.equal(body.error.data.message, 'POST is not allowed on /health.');
+      assert.equal(body.error.data.hint, 'Use GET or HEAD.');
     });
 
     it('answers GET /nope with 404 and a JSON message naming /mcp', async () => {
       const res = await fetch(`${server().base}/nope`);
       assert.equal(res.status, 404);
       const body = await errorBodyOf(res);
-      assert.equal(body.error.data?.message, 'Nothing at /nope.');
+      assert.equal(body.error.data.message, 'Nothing at /nope.');
       assert.match(body.error.message, /The MCP endpoint is \/mcp/);
     });
 
@@ -618,9 +594,9 @@ describe('an HTTP server with requireAuth', () => {
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="mcp-starter"');
       const body = await errorBodyOf(res);
-      assert.equal(body.error.data?.message, 'This server needs a learner token.');
-      assert.match(body.error.data?.hint ?? '', /Authorization: Bearer <token>/);
-      assert.match(body.error.data?.hint ?? '', /mcp-starterctl learners add NAME/);
+      assert.equal(body.error.data.message, 'This server needs a learner token.');
+      assert.match(body.error.data.hint, /Authorization: Bearer <token>/);
+      assert.match(body.error.data.hint, /mcp-starterctl learners add NAME/);
     });
 
     it('makes the v2 client fail to connect without a token, naming HTTP 401', async (t) => {
@@ -634,7 +610,7 @@ describe('an HTTP server with requireAuth', () => {
       assert.equal(res.status, 401);
       const body = await errorBodyOf(res);
       assert.match(body.error.message, /The bearer token was not accepted/);
-      assert.match(body.error.data?.hint ?? '', /mcp-starterctl learners add NAME/);
+      assert.match(body.error.data.hint, /mcp-starterctl learners add NAME/);
     });
 
     it('refuses a header that is not "Bearer <token>" with 401', async () => {
@@ -662,7 +638,7 @@ describe('an HTTP server with requireAuth', () => {
       const client = await v2HttpClient(t, url, learner.token);
       const r = await client.callTool({ name: 'get_progress', arguments: {} });
       assertOk(r);
-      assert.equal(ProgressContent.parse(r.structuredContent).learner, 'v2-learner');
+      assert.equal(GetProgressOutput.parse(r.structuredContent).learner, 'v2-learner');
       assert.match(textOf(r), /^Progress for v2-learner: /);
     });
 
@@ -672,7 +648,7 @@ describe('an HTTP server with requireAuth', () => {
       const client = await v1HttpClient(t, url, learner.token);
       const r = await client.callTool({ name: 'get_progress', arguments: {} });
       assertOk(r);
-      assert.equal(ProgressContent.parse(r.structuredContent).learner, 'v1-learner');
+      assert.equal(GetProgressOutput.parse(r.structuredContent).learner, 'v1-learner');
       assert.match(textOf(r), /^Progress for v1-learner: /);
     });
 
@@ -692,16 +668,19 @@ describe('an HTTP server with requireAuth', () => {
       const progressOf = async (client: typeof a) => {
         const r = await client.callTool({ name: 'get_progress', arguments: tutorial });
         assertOk(r);
-        const p = ProgressContent.parse(r.structuredContent);
+        const p = GetProgressOutput.parse(r.structuredContent);
         assert.equal(p.tutorials.length, 1);
         return { p, row: p.tutorials[0], text: textOf(r) };
       };
 
       // Ada starts and reaches step 3 (step 1 has no question; step 2's answer is C).
-      assert.equal(StartContent.parse((await a.callTool({ name: 'start_tutorial', arguments: tutorial })).structuredContent).step.step, 1);
+      assert.equal(
+        StartTutorialOutput.parse((await a.callTool({ name: 'start_tutorial', arguments: tutorial })).structuredContent).step.step,
+        1,
+      );
       assertOk(await a.callTool({ name: 'submit_step', arguments: tutorial }));
       const second = await a.callTool({ name: 'submit_step', arguments: { ...tutorial, answer: 'C' } });
-      assert.equal(z.object({ correct: z.boolean() }).parse(second.structuredContent).correct, true, textOf(second));
+      assert.equal(SubmitStepOutput.parse(second.structuredContent).correct, true, textOf(second));
       const adaBefore = await progressOf(a);
       assert.equal(adaBefore.p.learner, 'ada');
       assert.deepEqual([adaBefore.row?.status, adaBefore.row?.step], ['in_progress', 3]);
@@ -712,7 +691,7 @@ describe('an HTTP server with requireAuth', () => {
       assert.deepEqual([graceFirst.row?.status, graceFirst.row?.step], ['not_started', null]);
       assert.match(graceFirst.text, /^Progress for grace: 0 completed, 0 in progress, 1 not started\./);
       const graceStart = await b.callTool({ name: 'start_tutorial', arguments: tutorial });
-      const started = StartContent.parse(graceStart.structuredContent);
+      const started = StartTutorialOutput.parse(graceStart.structuredContent);
       assert.deepEqual([started.resumed, started.alreadyCompleted, started.step.step], [false, false, 1]);
       assert.match(textOf(graceStart), /^Started "What is MCP\?"\./);
       assertOk(await b.callTool({ name: 'submit_step', arguments: { ...tutorial, step: 1 } }));

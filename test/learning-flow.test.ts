@@ -3,6 +3,15 @@ import { describe, test, type TestContext } from 'node:test';
 import { Client } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as V1StdioTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { z } from 'zod';
+import {
+  GetHintOutput,
+  GetProgressOutput,
+  GetStepOutput,
+  ResetProgressOutput,
+  StartTutorialOutput,
+  SubmitStepOutput,
+} from '../shared/schemas/tools.js';
 import { tutorialAnswers } from './catalog-answers.js';
 import { ROOT, SERVER_MAIN, startHttpServer, tempDir, textOf, v1HttpClient, v2HttpClient } from './helpers.js';
 import { RecordingStdioTransport } from './stdio-recorder.js';
@@ -18,15 +27,16 @@ interface AnyClient {
   getPrompt(params: { name: string; arguments?: Record<string, string> }): Promise<{ messages: Array<{ content: unknown }> }>;
 }
 
-type Structured = Record<string, unknown> & { structuredContent?: Record<string, unknown>; isError?: boolean };
+type Structured = Record<string, unknown> & { structuredContent?: unknown; isError?: boolean };
 
 async function call(client: AnyClient, name: string, args: Record<string, unknown> = {}): Promise<Structured> {
   return (await client.callTool({ name, arguments: args })) as Structured;
 }
 
-function data(result: Structured): Record<string, unknown> {
+/** A success result's `structuredContent`, parsed with the tool's shared output schema. */
+function data<S extends z.ZodType>(schema: S, result: Structured): z.output<S> {
   assert.ok(result.structuredContent, `no structuredContent in ${JSON.stringify(result)}`);
-  return result.structuredContent;
+  return schema.parse(result.structuredContent);
 }
 
 async function checkSurface(client: AnyClient): Promise<void> {
@@ -52,30 +62,33 @@ async function checkSurface(client: AnyClient): Promise<void> {
 /** Walks a whole tutorial: a wrong answer first (hint, no progress), then every right answer to completion. */
 async function walkTutorial(client: AnyClient, id: string): Promise<void> {
   const { steps } = tutorialAnswers(id);
-  const started = data(await call(client, 'start_tutorial', { tutorial_id: id }));
-  assert.equal((started['step'] as { step: number }).step, 1);
+  const started = data(StartTutorialOutput, await call(client, 'start_tutorial', { tutorial_id: id }));
+  assert.equal(started.step.step, 1);
   let triedWrong = false;
   for (const [i, s] of steps.entries()) {
     if (s.right !== undefined && !triedWrong) {
       const wrong = await call(client, 'submit_step', { tutorial_id: id, answer: s.wrong });
       assert.equal(wrong.isError, undefined, 'a wrong answer is an answer, not an error');
-      assert.equal(data(wrong)['correct'], false);
+      assert.equal(data(SubmitStepOutput, wrong).correct, false);
       assert.match(textOf(wrong), /Hint:/);
-      const still = data(await call(client, 'get_step', { tutorial_id: id }));
-      assert.equal((still['step'] as { step: number }).step, i + 1, 'a wrong answer does not advance');
+      const still = data(GetStepOutput, await call(client, 'get_step', { tutorial_id: id }));
+      assert.equal(still.step.step, i + 1, 'a wrong answer does not advance');
       triedWrong = true;
     }
-    const r = data(await call(client, 'submit_step', { tutorial_id: id, ...(s.right !== undefined ? { answer: s.right } : {}) }));
-    assert.equal(r['correct'], true, `step ${i + 1}: ${JSON.stringify(r)}`);
-    if (i === steps.length - 1) assert.equal(r['completed'], true);
-    else assert.equal((r['next'] as { step: number }).step, i + 2);
+    const r = data(
+      SubmitStepOutput,
+      await call(client, 'submit_step', { tutorial_id: id, ...(s.right !== undefined ? { answer: s.right } : {}) }),
+    );
+    assert.equal(r.correct, true, `step ${i + 1}: ${JSON.stringify(r)}`);
+    if (i === steps.length - 1) assert.equal(r.completed, true);
+    else assert.equal(r.next?.step, i + 2);
   }
   assert.ok(triedWrong, `${id} has a question step`);
-  const progress = data(await call(client, 'get_progress'));
-  const row = (progress['tutorials'] as Array<{ id: string; status: string }>).find((x) => x.id === id);
+  const progress = data(GetProgressOutput, await call(client, 'get_progress'));
+  const row = progress.tutorials.find((x) => x.id === id);
   assert.equal(row?.status, 'completed');
   const me = await client.readResource({ uri: 'progress://me' });
-  const fromResource = JSON.parse(String(me.contents[0]?.text)) as { completed: number; tutorials: Array<{ id: string; status: string }> };
+  const fromResource = GetProgressOutput.parse(JSON.parse(String(me.contents[0]?.text)));
   assert.equal(fromResource.tutorials.find((x) => x.id === id)?.status, 'completed');
   assert.ok(fromResource.completed >= 1);
   const catalog = await client.readResource({ uri: 'tutorials://catalog' });
@@ -135,8 +148,8 @@ describe('a learner completes a tutorial', () => {
     const v1 = await v1HttpClient(t, server.url);
     await checkSurface(v1);
     // Both are the local learner on loopback: v1 sees what v2 did.
-    const p = data(await call(v1, 'get_progress', { tutorial_id: 'resources' }));
-    assert.equal(p['completed'], 1);
+    const p = data(GetProgressOutput, await call(v1, 'get_progress', { tutorial_id: 'resources' }));
+    assert.equal(p.completed, 1);
     await walkTutorial(v1, 'prompts');
     const events = server.stderr.events();
     assert.ok(events.some((e) => e['event'] === 'tool_call' && e['tool'] === 'submit_step' && e['ok'] === true));
@@ -155,20 +168,20 @@ describe('progress rules', () => {
     const locked = await call(client, 'get_step', { tutorial_id: 'what-is-mcp', step: 3 });
     assert.equal(locked.isError, true);
     assert.match(textOf(locked), /not unlocked yet/);
-    const hint = data(await call(client, 'get_hint', { tutorial_id: 'what-is-mcp' }));
-    assert.equal(hint['step'], 1);
-    const resumed = data(await call(client, 'start_tutorial', { tutorial_id: 'what-is-mcp' }));
-    assert.equal(resumed['resumed'], true);
+    const hint = data(GetHintOutput, await call(client, 'get_hint', { tutorial_id: 'what-is-mcp' }));
+    assert.equal(hint.step, 1);
+    const resumed = data(StartTutorialOutput, await call(client, 'start_tutorial', { tutorial_id: 'what-is-mcp' }));
+    assert.equal(resumed.resumed, true);
     // A repeated submit of a step already done changes nothing.
     await call(client, 'submit_step', { tutorial_id: 'what-is-mcp' });
-    const again = data(await call(client, 'submit_step', { tutorial_id: 'what-is-mcp', step: 1 }));
-    assert.equal(again['alreadyDone'], true);
-    const p = data(await call(client, 'get_progress', { tutorial_id: 'what-is-mcp' }));
-    assert.equal((p['tutorials'] as Array<{ step: number; hintsUsed: number }>)[0]?.step, 2);
-    assert.equal((p['tutorials'] as Array<{ step: number; hintsUsed: number }>)[0]?.hintsUsed, 1);
-    const reset = data(await call(client, 'reset_progress', { tutorial_id: 'what-is-mcp' }));
-    assert.equal(reset['reset'], 1);
-    const after = data(await call(client, 'get_progress', { tutorial_id: 'what-is-mcp' }));
-    assert.equal(after['notStarted'], 1);
+    const again = data(SubmitStepOutput, await call(client, 'submit_step', { tutorial_id: 'what-is-mcp', step: 1 }));
+    assert.equal(again.alreadyDone, true);
+    const p = data(GetProgressOutput, await call(client, 'get_progress', { tutorial_id: 'what-is-mcp' }));
+    assert.equal(p.tutorials[0]?.step, 2);
+    assert.equal(p.tutorials[0]?.hintsUsed, 1);
+    const reset = data(ResetProgressOutput, await call(client, 'reset_progress', { tutorial_id: 'what-is-mcp' }));
+    assert.equal(reset.reset, 1);
+    const after = data(GetProgressOutput, await call(client, 'get_progress', { tutorial_id: 'what-is-mcp' }));
+    assert.equal(after.notStarted, 1);
   });
 });

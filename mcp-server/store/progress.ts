@@ -1,6 +1,5 @@
+import type { ProgressStatus } from '../../shared/schemas/tools.js';
 import type { Db } from '../../shared/sqlite.js';
-
-export type ProgressStatus = 'not_started' | 'in_progress' | 'completed';
 
 export interface ProgressRow {
   tutorial_id: string;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GetProgressOutput } from '../../shared/schemas/tools.js';
 import { defineTool, TutorialId } from './define.js';
 import { statusLabel } from './render.js';
 
@@ -7,6 +8,7 @@ export const getProgress = defineTool({
   title: 'Show my progress',
   description: 'Shows your progress in every tutorial, or in one tutorial when tutorial_id is given.',
   inputSchema: z.strictObject({ tutorial_id: TutorialId.optional() }),
+  outputSchema: GetProgressOutput,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   run(args, call, deps) {
     const p = deps.learning.progressOf(call.learner.id, call.learner.name, args.tutorial_id);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GetStepOutput } from '../../shared/schemas/tools.js';
 import { defineTool, StepNumber, TutorialId } from './define.js';
 import { renderStep } from './render.js';
 
@@ -7,6 +8,7 @@ export const getStep = defineTool({
   title: 'Show a step',
   description: 'Shows the step you are on in a tutorial, or an earlier step by number (steps count from 1).',
   inputSchema: z.strictObject({ tutorial_id: TutorialId, step: StepNumber.optional() }),
+  outputSchema: GetStepOutput,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   run(args, call, deps) {
     const view = deps.learning.step(call.learner.id, args.tutorial_id, args.step);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ListTutorialsOutput } from '../../shared/schemas/tools.js';
 import { defineTool } from './define.js';
 import { renderTutorialLine } from './render.js';
 
@@ -7,6 +8,7 @@ export const listTutorials = defineTool({
   title: 'List tutorials',
   description: 'Lists the MCP tutorials in order, with your status in each. Start here, then call start_tutorial with a tutorial id.',
   inputSchema: z.strictObject({}),
+  outputSchema: ListTutorialsOutput,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   run(_args, call, deps) {
     const tutorials = deps.learning.list(call.learner.id);

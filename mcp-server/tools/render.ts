@@ -1,4 +1,4 @@
-import type { StepView, TutorialSummary } from '../learning.js';
+import type { StepView, TutorialSummary } from '../../shared/schemas/tools.js';
 
 /** A step as a learner reads it: title, text, and the question with how to answer. */
 export function renderStep(v: StepView): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ResetProgressOutput } from '../../shared/schemas/tools.js';
 import { AppError } from '../../shared/errors.js';
 import { defineTool, TutorialId } from './define.js';
 
@@ -11,6 +12,7 @@ export const resetProgress = defineTool({
     tutorial_id: TutorialId.optional(),
     confirm: z.boolean({ error: 'confirm must be true or false' }).optional(),
   }),
+  outputSchema: ResetProgressOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   run(args, call, deps) {
     if (args.tutorial_id === undefined && args.confirm !== true) {

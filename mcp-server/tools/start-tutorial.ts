@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { StartTutorialOutput } from '../../shared/schemas/tools.js';
 import { defineTool, TutorialId } from './define.js';
 import { renderStep } from './render.js';
 
@@ -7,6 +8,7 @@ export const startTutorial = defineTool({
   title: 'Start a tutorial',
   description: 'Starts a tutorial (or resumes it where you left off) and shows the step you are on.',
   inputSchema: z.strictObject({ tutorial_id: TutorialId }),
+  outputSchema: StartTutorialOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   run(args, call, deps) {
     const r = deps.learning.start(call.learner.id, args.tutorial_id);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SubmitStepOutput } from '../../shared/schemas/tools.js';
 import { defineTool, StepNumber, TutorialId } from './define.js';
 import { renderStep } from './render.js';
 
@@ -15,6 +16,7 @@ export const submitStep = defineTool({
       .optional(),
     step: StepNumber.optional().describe('Optional safety check: the step number you are answering. Leave it out for the step you are on.'),
   }),
+  outputSchema: SubmitStepOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   run(args, call, deps) {
     const r = deps.learning.submit(call.learner.id, args.tutorial_id, args.step, args.answer);

@@ -4,15 +4,19 @@ import type { AuthInfo, McpHttpHandler } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
 import { AppError } from '../../shared/errors.js';
+import { isLoopbackHost, isWildcardHost } from '../../shared/http-config.js';
+import { httpErrorBody } from '../../shared/http-error.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Config } from '../../shared/schemas/config.js';
-import { isLoopbackHost, isWildcardHost } from '../../shared/http-config.js';
+import type { HealthBody } from '../../shared/schemas/http.js';
 import type { HttpAuthenticator } from '../auth.js';
 import type { RequestStats } from '../stats.js';
 
 export interface HealthReport {
+  /** 200 when true, 503 otherwise. */
   ok: boolean;
-  body: Record<string, unknown>;
+  /** The transport sets `status: 'draining'` itself while it stops. */
+  body: HealthBody;
 }
 
 export interface HttpTransportOptions {
@@ -127,11 +131,7 @@ export class HttpTransport {
   }
 
   private reply(res: ServerResponse, status: number, message: string, hint: string, headers: Record<string, string> = {}): void {
-    const body = JSON.stringify({
-      jsonrpc: '2.0',
-      id: null,
-      error: { code: -32000, message: `${message} ${hint}`, data: { message, hint } },
-    });
+    const body = httpErrorBody(message, hint);
     if (this.draining) headers['connection'] = 'close';
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers });
     res.end(body);
@@ -145,7 +145,8 @@ export class HttpTransport {
     const report = this.options.health();
     // In a handover the old child still serves its open connections, so it is healthy until it exits.
     const stopping = this.draining && !this.handover;
-    const body = JSON.stringify({ ...report.body, status: stopping ? 'draining' : report.body['status'] });
+    const health: HealthBody = { ...report.body, status: stopping ? 'draining' : report.body.status };
+    const body = JSON.stringify(health);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'cache-control': 'no-store',
