@@ -1,9 +1,9 @@
 import { McpServer, type McpRequestContext, type McpServerFactory } from '@modelcontextprotocol/server';
+import type { Learner } from '../shared/store/users.js';
 import { version } from '../shared/version.js';
 import type { CallContext, ServerDeps } from './context.js';
 import { registerPrompts } from './prompts/index.js';
 import { registerResources } from './resources/index.js';
-import type { Learner } from './store/users.js';
 import { registerTools } from './tools/index.js';
 
 const INSTRUCTIONS = `This server teaches the Model Context Protocol (MCP) itself, with short interactive tutorials.
@@ -11,11 +11,24 @@ Start with list_tutorials, then start_tutorial with a tutorial_id. Read each ste
 (with an answer when the step asks a question). get_hint helps when stuck; get_progress shows how far you are.
 Progress is saved on the server, so you can stop and come back at any time.`;
 
+/**
+ * What we advertise, stated rather than left to the SDK, which would claim `listChanged` for
+ * tools, resources and prompts as soon as one is registered. Our lists are fixed for the life of
+ * a process and no resource is subscribable, so a `subscriptions/listen` request is honoured
+ * for nothing: the SDK then acknowledges it with an empty filter and closes the stream at once,
+ * instead of holding an idle SSE stream (and its memory) open for a client (SDK issue #2650).
+ */
+const CAPABILITIES = {
+  tools: { listChanged: false },
+  resources: { listChanged: false },
+  prompts: { listChanged: false },
+} as const;
+
 /** One MCP server instance with every tool, resource and prompt, for one caller. Cheap: no I/O. */
 export function buildServer(call: CallContext, deps: ServerDeps): McpServer {
   const server = new McpServer(
     { name: 'mcp-starter', title: 'MCP Starter — learn MCP by using it', version: version() },
-    { instructions: INSTRUCTIONS },
+    { instructions: INSTRUCTIONS, capabilities: CAPABILITIES },
   );
   registerTools(server, call, deps);
   registerResources(server, call, deps);
