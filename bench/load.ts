@@ -19,6 +19,8 @@ export type ClientKind = 'v2' | 'v1';
 export interface ToolCallOutcome {
   isError: boolean;
   structured: Record<string, unknown> | undefined;
+  /** The first text block: what an error says (errors carry no structured content). */
+  text: string;
 }
 
 /** One connected client, whichever SDK it comes from. */
@@ -31,10 +33,11 @@ export interface BenchClient {
 const CALL_TIMEOUT_MS = 10_000;
 
 function outcome(result: unknown): ToolCallOutcome {
-  const r = result as { isError?: unknown; structuredContent?: unknown };
+  const r = result as { isError?: unknown; structuredContent?: unknown; content?: Array<{ type?: string; text?: string }> };
   const structured =
     typeof r.structuredContent === 'object' && r.structuredContent !== null ? (r.structuredContent as Record<string, unknown>) : undefined;
-  return { isError: r.isError === true, structured };
+  const text = r.content?.find((c) => c.type === 'text')?.text ?? '';
+  return { isError: r.isError === true, structured, text };
 }
 
 async function connectOne(kind: ClientKind, url: URL, index: number): Promise<BenchClient> {

@@ -26,14 +26,14 @@ const WRONG_ANSWER = { tutorial_id: TUTORIAL, step: 2, answer: 'A' };
 
 async function submitSetup(client: BenchClient, index: number): Promise<void> {
   const started = await client.call('start_tutorial', { tutorial_id: TUTORIAL });
-  if (started.isError) throw new Error(`start_tutorial failed: ${JSON.stringify(started.structured)}`);
+  if (started.isError) throw new Error(`start_tutorial failed: ${started.text}`);
   const first = await client.call('submit_step', { tutorial_id: TUTORIAL, step: 1 });
-  if (first.isError) throw new Error(`submitting the reading step failed: ${JSON.stringify(first.structured)}`);
+  if (first.isError) throw new Error(`submitting the reading step failed: ${first.text}`);
   if (index > 0) return;
   const probe = await client.call('submit_step', WRONG_ANSWER);
   if (probe.isError || probe.structured?.['correct'] !== false) {
     throw new Error(
-      `the bench expects answer "A" to step 2 of ${TUTORIAL} to be a wrong answer; got ${JSON.stringify(probe.structured)}. ` +
+      `the bench expects answer "A" to step 2 of ${TUTORIAL} to be a wrong answer; got ${probe.isError ? probe.text : JSON.stringify(probe.structured)}. ` +
         'The catalogue changed: update WRONG_ANSWER in bench/scenarios.ts.',
     );
   }

@@ -1,6 +1,7 @@
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { ListTutorialsOutput } from '../shared/schemas/tools.js';
 import { version } from '../shared/version.js';
 
 export interface ProbeResult {
@@ -71,7 +72,9 @@ export async function probeMcp(url: string, timeoutMs: number, token: string, so
     if (!tools.tools.some((t) => t.name === 'list_tutorials')) throw new Error('tools/list has no list_tutorials');
     const result = await client.callTool({ name: 'list_tutorials', arguments: {} }, options);
     if (result.isError === true) throw new Error('list_tutorials answered with an error');
-    const tutorials = (result.structuredContent as { tutorials?: unknown[] } | undefined)?.tutorials?.length ?? 0;
+    const output = ListTutorialsOutput.safeParse(result.structuredContent);
+    if (!output.success) throw new Error(`list_tutorials answered with another shape: ${output.error.issues[0]?.message ?? ''}`);
+    const tutorials = output.data.tutorials.length;
     if (tutorials === 0) throw new Error('list_tutorials returned no tutorials');
     return { ok: true, ms: performance.now() - t0, tutorials };
   } catch (err) {

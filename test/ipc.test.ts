@@ -117,9 +117,10 @@ describe('the server under a daemon (IPC channel)', () => {
   test('serves connections the parent accepts and passes on; they wait through a killed child', async (t) => {
     const dir = tempDir(t);
     let child: ChildProcess | undefined;
+    let nextId = 0;
     const queued: Socket[] = [];
     const listener: Server = createServer({ pauseOnConnect: true }, (socket) => {
-      if (child?.connected) child.send({ type: 'connection' }, socket);
+      if (child?.connected) child.send({ type: 'connection', id: nextId++ }, socket);
       else queued.push(socket);
     });
     listener.listen(0, '127.0.0.1');
@@ -136,9 +137,11 @@ describe('the server under a daemon (IPC channel)', () => {
       const ready = await nextMessage(proc, 'ready');
       assert.equal(ready.url, url);
       child = proc;
-      for (const s of queued.splice(0)) proc.send({ type: 'connection' }, s);
+      for (const s of queued.splice(0)) proc.send({ type: 'connection', id: nextId++ }, s);
       if (pending) assert.equal((await pending).status, 200, 'the queued connection was served');
+      const confirmed = nextMessage(proc, 'accepted');
       assert.equal((await fetch(`http://127.0.0.1:${port}/health`, { headers: { connection: 'close' } })).status, 200);
+      assert.equal(typeof (await confirmed).id, 'number', 'the child confirms each connection it takes');
       const exited = once(proc, 'exit');
       proc.kill('SIGKILL');
       await exited;
