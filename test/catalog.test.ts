@@ -28,7 +28,7 @@ function catalogError(fn: () => unknown): string {
 }
 
 describe('the tutorial catalogue', () => {
-  test('has at least 6 real tutorials of 4+ steps, each asking checked questions', () => {
+  test('has at least 6 real tutorials of 4+ steps, each asking checked questions', { timeout: 30_000 }, () => {
     const catalog = loadCatalog();
     assert.ok(catalog.tutorials.length >= 6);
     for (const t of catalog.tutorials) {
@@ -53,7 +53,7 @@ describe('the tutorial catalogue', () => {
     assert.match(JSON.stringify(catalog.get('transports', 'en')), /2026-07-28/);
   });
 
-  test('re-seeding updates content without touching learners\u2019 progress', (t) => {
+  test('re-seeding updates content without touching learners\u2019 progress', { timeout: 30_000 }, (t) => {
     const dir = tempDir(t);
     const catDir = copyCatalog(dir);
     const db = openLearningDb(join(dir, 'learn.db'));
@@ -79,7 +79,7 @@ describe('the tutorial catalogue', () => {
     assert.equal(seedTutorials(db, loadCatalog(catDir)).unchanged, first.added, 'seeding again changes nothing');
   });
 
-  test('a broken tutorial file is refused with the file and field named', (t) => {
+  test('a broken tutorial file is refused with the file and field named', { timeout: 30_000 }, (t) => {
     const catDir = copyCatalog(tempDir(t));
     const file = join(catDir, 'en', 'tools.json');
     const tools = JSON.parse(readFileSync(file, 'utf8')) as { steps: Array<{ hint?: string }> };
@@ -96,7 +96,7 @@ describe('the tutorial catalogue', () => {
     );
   });
 
-  test('a language is added with files: a translation falls back per tutorial and must match its steps', (t) => {
+  test('a language is added with files: a translation falls back per tutorial and must match its steps', { timeout: 30_000 }, (t) => {
     const catDir = copyCatalog(tempDir(t));
     mkdirSync(join(catDir, 'ja'));
     const tools = JSON.parse(readFileSync(join(catDir, 'en', 'tools.json'), 'utf8')) as { title: string; steps: Array<{ id: string }> };
@@ -115,14 +115,14 @@ describe('the tutorial catalogue', () => {
 });
 
 describe('answer checking', () => {
-  test('short answers ignore case, spaces and punctuation', () => {
+  test('short answers ignore case, spaces and punctuation', { timeout: 30_000 }, () => {
     assert.equal(normaliseAnswer('  Tools/Call! '), 'toolscall');
     const q = Question.parse({ kind: 'text', prompt: 'p', accept: ['tools/call'], explanation: 'e' });
     assert.deepEqual(checkAnswer(q, 'TOOLS / call'), { correct: true });
     assert.deepEqual(checkAnswer(q, 'tools/list'), { correct: false, understood: true });
   });
 
-  test('a choice is named by letter, number or text; anything else is not understood', () => {
+  test('a choice is named by letter, number or text; anything else is not understood', { timeout: 30_000 }, () => {
     const choices = ['stdio', 'Streamable HTTP', 'carrier pigeon'];
     assert.equal(choiceIndex('b', choices), 1);
     assert.equal(choiceIndex('B)', choices), 1);

@@ -20,7 +20,7 @@ function configError(fn: () => unknown): string {
 }
 
 describe('configuration', () => {
-  test('every value has a default that follows the operations manual', () => {
+  test('every value has a default that follows the operations manual', { timeout: 30_000 }, () => {
     const c = loadConfig({ env: {} });
     assert.equal(c.server.host, '127.0.0.1');
     assert.equal(c.server.port, 8000);
@@ -38,14 +38,14 @@ describe('configuration', () => {
     });
   });
 
-  test('unknown keys are errors that name the key', () => {
+  test('unknown keys are errors that name the key', { timeout: 30_000 }, () => {
     const msg = configError(() => parseConfig({ server: { prot: 80 }, thresholds: { cpuPercent: 500 }, extra: true }, 'my.json'));
     assert.match(msg, /unknown key "server\.prot"/);
     assert.match(msg, /unknown key "extra"/);
     assert.match(msg, /my\.json: thresholds\.cpuPercent/);
   });
 
-  test('a config file with bad JSON says so and how to check it', (t) => {
+  test('a config file with bad JSON says so and how to check it', { timeout: 30_000 }, (t) => {
     const dir = tempDir(t);
     const file = join(dir, 'bad.json');
     writeConfig(dir, {});
@@ -63,7 +63,7 @@ describe('configuration', () => {
     );
   });
 
-  test('MCP_STARTER_<KEY> variables override single values, typed by the schema', () => {
+  test('MCP_STARTER_<KEY> variables override single values, typed by the schema', { timeout: 30_000 }, () => {
     assert.equal(envNameFor(['server', 'maxBodyBytes']), 'MCP_STARTER_SERVER_MAX_BODY_BYTES');
     const c = loadConfig({
       env: {
@@ -86,19 +86,19 @@ describe('configuration', () => {
     );
   });
 
-  test('etc/mcp-starter.schema.json is generated from the zod schema and not stale', () => {
+  test('etc/mcp-starter.schema.json is generated from the zod schema and not stale', { timeout: 30_000 }, () => {
     const committed = JSON.parse(readFileSync(join(ROOT, 'etc', 'mcp-starter.schema.json'), 'utf8')) as unknown;
     assert.deepEqual(committed, JSON.parse(JSON.stringify(configJsonSchema())), 'run `npm run gen:schema` and commit the result');
   });
 
-  test('etc/mcp-starter.example.json is a valid config', () => {
+  test('etc/mcp-starter.example.json is a valid config', { timeout: 30_000 }, () => {
     const c = loadConfig({ file: join(ROOT, 'etc', 'mcp-starter.example.json'), env: {} });
     assert.equal(c.server.port, 8000);
   });
 });
 
 describe('data dir', () => {
-  test('follows --data-dir, then MCP_STARTER_DATA_DIR, then ./data under npm, then XDG_STATE_HOME', () => {
+  test('follows --data-dir, then MCP_STARTER_DATA_DIR, then ./data under npm, then XDG_STATE_HOME', { timeout: 30_000 }, () => {
     assert.equal(resolveDataDir({ flag: 'x', env: { MCP_STARTER_DATA_DIR: '/e' }, cwd: '/c' }), '/c/x');
     assert.equal(resolveDataDir({ env: { MCP_STARTER_DATA_DIR: '/e' }, cwd: '/c' }), '/e');
     assert.equal(resolveDataDir({ env: { npm_package_name: 'mcp-starter' }, cwd: '/c' }), '/c/data');
@@ -106,14 +106,14 @@ describe('data dir', () => {
     assert.equal(resolveDataDir({ env: {}, cwd: ROOT }), join(ROOT, 'data'), 'any command run in the checkout');
   });
 
-  test('is created with mode 0700, with its sub-folders', (t) => {
+  test('is created with mode 0700, with its sub-folders', { timeout: 30_000 }, (t) => {
     const dir = join(tempDir(t), 'nested', 'data');
     const paths = ensureDataDir(dir);
     assert.deepEqual(paths, dataPaths(dir));
     for (const d of [paths.dataDir, paths.logsDir, paths.backupsDir, paths.reportsDir]) assert.equal(statSync(d).mode & 0o777, 0o700, d);
   });
 
-  test('a data dir that is a file is a clear error', (t) => {
+  test('a data dir that is a file is a clear error', { timeout: 30_000 }, (t) => {
     const file = writeConfig(tempDir(t), {});
     assert.throws(
       () => ensureDataDir(file),
@@ -122,7 +122,7 @@ describe('data dir', () => {
   });
 });
 
-test('docs/errors.md lists every error code with what to do', () => {
+test('docs/errors.md lists every error code with what to do', { timeout: 30_000 }, () => {
   const doc = readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8');
   for (const [code, info] of Object.entries(ERROR_CODES)) {
     const row = new RegExp(`\\|\\s*\`${code}\`\\s*\\|\\s*(\\d)\\s*\\|[^|]*\\w[^|]*\\|[^|]*\\w[^|]*\\|`).exec(doc);

@@ -213,7 +213,7 @@ function parseLine(line: string): Record<string, unknown> {
 }
 
 describe('mcp-starterctl connect bridges a stdio client to the HTTP server', () => {
-  test('a v2 client negotiates 2026-07-28 through the bridge and learns', async (t) => {
+  test('a v2 client negotiates 2026-07-28 through the bridge and learns', { timeout: 90_000 }, async (t) => {
     const server = await startHttpServer(t, { dataDir: tempDir(t) });
     const cmd = bridgeCommand(t, server.url.href);
     const { client, stderr } = await v2Client(t, cmd);
@@ -225,7 +225,7 @@ describe('mcp-starterctl connect bridges a stdio client to the HTTP server', () 
     assert.deepEqual(stderr.all, [], 'a healthy bridge says nothing on stderr');
   });
 
-  test('a v1 client (2025 protocol, initialize) works through the bridge', async (t) => {
+  test('a v1 client (2025 protocol, initialize) works through the bridge', { timeout: 90_000 }, async (t) => {
     const server = await startHttpServer(t, { dataDir: tempDir(t) });
     const cmd = bridgeCommand(t, server.url.href);
     const client = new V1Client({ name: 'test-v1-connect', version: '1.0.0' });
@@ -240,39 +240,43 @@ describe('mcp-starterctl connect bridges a stdio client to the HTTP server', () 
     assert.equal(assertAllEnded(cmd).length, 1);
   });
 
-  test('with the server down, requests get a JSON-RPC error saying so, and the bridge exits when stdin closes', async (t) => {
-    const url = `http://127.0.0.1:${await closedPort()}/mcp`;
-    const bridge = rawBridge(t, bridgeCommand(t, url));
-    const clientInfo = { name: 'raw', version: '1' };
-    bridge.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo } });
-    bridge.send({ jsonrpc: '2.0', id: 'modern', method: 'tools/list', params: { _meta: MODERN_META } });
-    for (const id of [1, 'modern']) {
-      const error = errorOf(await bridge.reply(id));
-      assert.equal(error.data.code, 'E_NOT_RUNNING');
-      assert.equal(error.message, `cannot reach ${url} (ECONNREFUSED) → is mcp-starterd running? \`mcp-starterctl status\``);
-    }
-    // A line that is not JSON is skipped (as the SDK's stdio servers do); JSON that is not
-    // JSON-RPC gets an Invalid Request error without an id. Lines are handled in order.
-    bridge.proc.stdin?.write('not json\n');
-    bridge.send({ not: 'json-rpc' });
-    const invalid = await waitForLine(bridge.stdout, (line) => (errorOf(parseLine(line)).code === -32600 ? line : undefined));
-    assert.doesNotMatch(invalid, /"id"/);
-    assert.deepEqual(await bridge.end(), [0, null]);
-    for (const line of bridge.stdout.all) parseLine(line);
-    assert.deepEqual(
-      bridge.stdout.all.map((line) => errorOf(parseLine(line)).code),
-      [-32002, -32002, -32600],
-    );
-    // One line per problem on stderr, not one per request.
-    assert.deepEqual(bridge.stderr.all, [
-      `mcp-starterctl connect: cannot reach ${url} (ECONNREFUSED) → is mcp-starterd running? \`mcp-starterctl status\``,
-      'mcp-starterctl connect: Invalid request: a line on stdin is not a JSON-RPC 2.0 message. → send one JSON-RPC message per line',
-    ]);
-  });
+  test(
+    'with the server down, requests get a JSON-RPC error saying so, and the bridge exits when stdin closes',
+    { timeout: 90_000 },
+    async (t) => {
+      const url = `http://127.0.0.1:${await closedPort()}/mcp`;
+      const bridge = rawBridge(t, bridgeCommand(t, url));
+      const clientInfo = { name: 'raw', version: '1' };
+      bridge.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo } });
+      bridge.send({ jsonrpc: '2.0', id: 'modern', method: 'tools/list', params: { _meta: MODERN_META } });
+      for (const id of [1, 'modern']) {
+        const error = errorOf(await bridge.reply(id));
+        assert.equal(error.data.code, 'E_NOT_RUNNING');
+        assert.equal(error.message, `cannot reach ${url} (ECONNREFUSED) → is mcp-starterd running? \`mcp-starterctl status\``);
+      }
+      // A line that is not JSON is skipped (as the SDK's stdio servers do); JSON that is not
+      // JSON-RPC gets an Invalid Request error without an id. Lines are handled in order.
+      bridge.proc.stdin?.write('not json\n');
+      bridge.send({ not: 'json-rpc' });
+      const invalid = await waitForLine(bridge.stdout, (line) => (errorOf(parseLine(line)).code === -32600 ? line : undefined));
+      assert.doesNotMatch(invalid, /"id"/);
+      assert.deepEqual(await bridge.end(), [0, null]);
+      for (const line of bridge.stdout.all) parseLine(line);
+      assert.deepEqual(
+        bridge.stdout.all.map((line) => errorOf(parseLine(line)).code),
+        [-32002, -32002, -32600],
+      );
+      // One line per problem on stderr, not one per request.
+      assert.deepEqual(bridge.stderr.all, [
+        `mcp-starterctl connect: cannot reach ${url} (ECONNREFUSED) → is mcp-starterd running? \`mcp-starterctl status\``,
+        'mcp-starterctl connect: Invalid request: a line on stdin is not a JSON-RPC 2.0 message. → send one JSON-RPC message per line',
+      ]);
+    },
+  );
 });
 
 describe('mcp-starterctl connect through a restart', () => {
-  test('retries a request the server answered with 503 until it serves again', async (t) => {
+  test('retries a request the server answered with 503 until it serves again', { timeout: 90_000 }, async (t) => {
     const server = await startHttpServer(t, { dataDir: tempDir(t) });
     const front = await scriptedFront(t, server.url, ['503', '503', '503']);
     const bridge = rawBridge(t, bridgeCommand(t, front.url));
@@ -283,7 +287,7 @@ describe('mcp-starterctl connect through a restart', () => {
     assert.deepEqual(await bridge.end(), [0, null]);
   });
 
-  test('gives up on 503 after a bounded time, with an error that says why', async (t) => {
+  test('gives up on 503 after a bounded time, with an error that says why', { timeout: 90_000 }, async (t) => {
     const server = await startHttpServer(t, { dataDir: tempDir(t) });
     const front = await scriptedFront(t, server.url, [], '503');
     const bridge = rawBridge(t, bridgeCommand(t, front.url));
@@ -297,7 +301,7 @@ describe('mcp-starterctl connect through a restart', () => {
     assert.deepEqual(await bridge.end(), [0, null]);
   });
 
-  test('closing stdin ends the bridge at once, even while it retries a request', async (t) => {
+  test('closing stdin ends the bridge at once, even while it retries a request', { timeout: 90_000 }, async (t) => {
     const server = await startHttpServer(t, { dataDir: tempDir(t) });
     const front = await scriptedFront(t, server.url, [], '503');
     const bridge = rawBridge(t, bridgeCommand(t, front.url));
@@ -310,27 +314,31 @@ describe('mcp-starterctl connect through a restart', () => {
     assert.deepEqual(bridge.stdout.all, [], 'a request cut short by the client closing stdin is not answered');
   });
 
-  test('a connection cut or a stream ended before the answer is an error for that request, not sent twice', async (t) => {
-    const server = await startHttpServer(t, { dataDir: tempDir(t) });
-    const front = await scriptedFront(t, server.url, ['reset', 'empty-stream']);
-    const bridge = rawBridge(t, bridgeCommand(t, front.url));
-    const call = { method: 'tools/call', params: { name: 'list_tutorials', arguments: {}, _meta: MODERN_META } };
-    bridge.send({ jsonrpc: '2.0', id: 1, ...call });
-    const cut = errorOf(await bridge.reply(1));
-    assert.match(
-      cut.message,
-      /lost the connection to .* \(UND_ERR_SOCKET\) before it answered → the server may have restarted; send the request again/,
-    );
-    bridge.send({ jsonrpc: '2.0', id: 2, ...call });
-    const ended = errorOf(await bridge.reply(2));
-    assert.match(ended.message, /closed the connection before answering → the server may be restarting; send the request again/);
-    assert.equal(front.posts(), 2);
-    bridge.send({ jsonrpc: '2.0', id: 3, ...call });
-    assert.ok((await bridge.reply(3))['result'], 'the bridge goes on');
-    assert.deepEqual(await bridge.end(), [0, null]);
-  });
+  test(
+    'a connection cut or a stream ended before the answer is an error for that request, not sent twice',
+    { timeout: 90_000 },
+    async (t) => {
+      const server = await startHttpServer(t, { dataDir: tempDir(t) });
+      const front = await scriptedFront(t, server.url, ['reset', 'empty-stream']);
+      const bridge = rawBridge(t, bridgeCommand(t, front.url));
+      const call = { method: 'tools/call', params: { name: 'list_tutorials', arguments: {}, _meta: MODERN_META } };
+      bridge.send({ jsonrpc: '2.0', id: 1, ...call });
+      const cut = errorOf(await bridge.reply(1));
+      assert.match(
+        cut.message,
+        /lost the connection to .* \(UND_ERR_SOCKET\) before it answered → the server may have restarted; send the request again/,
+      );
+      bridge.send({ jsonrpc: '2.0', id: 2, ...call });
+      const ended = errorOf(await bridge.reply(2));
+      assert.match(ended.message, /closed the connection before answering → the server may be restarting; send the request again/);
+      assert.equal(front.posts(), 2);
+      bridge.send({ jsonrpc: '2.0', id: 3, ...call });
+      assert.ok((await bridge.reply(3))['result'], 'the bridge goes on');
+      assert.deepEqual(await bridge.end(), [0, null]);
+    },
+  );
 
-  test('a request sent while the server restarts on its port waits for it, and progress is kept', async (t) => {
+  test('a request sent while the server restarts on its port waits for it, and progress is kept', { timeout: 90_000 }, async (t) => {
     const dataDir = tempDir(t);
     const first = await startHttpServer(t, { dataDir });
     const bridge = rawBridge(t, bridgeCommand(t, first.url.href));
@@ -359,7 +367,7 @@ describe('mcp-starterctl connect with a server that requires tokens', () => {
     return { url: server.url.href, token };
   }
 
-  test('sends --token as a bearer token, and the learner is the token holder', async (t) => {
+  test('sends --token as a bearer token, and the learner is the token holder', { timeout: 90_000 }, async (t) => {
     const { url, token } = await tokenServer(t);
     const { client } = await v2Client(t, bridgeCommand(t, url, token));
     assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
@@ -367,7 +375,7 @@ describe('mcp-starterctl connect with a server that requires tokens', () => {
     assert.equal(progress['learner'], 'ann');
   });
 
-  test('without a token the client is told the server needs one and how to pass it', async (t) => {
+  test('without a token the client is told the server needs one and how to pass it', { timeout: 90_000 }, async (t) => {
     const { url } = await tokenServer(t);
     const bridge = rawBridge(t, bridgeCommand(t, url));
     bridge.send({ jsonrpc: '2.0', id: 7, method: 'server/discover', params: { _meta: MODERN_META } });
@@ -378,7 +386,7 @@ describe('mcp-starterctl connect with a server that requires tokens', () => {
     assert.deepEqual(await bridge.end(), [0, null]);
   });
 
-  test('a v2 client without a token fails to connect with that message', async (t) => {
+  test('a v2 client without a token fails to connect with that message', { timeout: 90_000 }, async (t) => {
     const { url } = await tokenServer(t);
     const cmd = bridgeCommand(t, url);
     const client = new Client({ name: 'test-v2-connect', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });

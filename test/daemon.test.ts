@@ -22,7 +22,7 @@ function readStatus(socket: import('node:net').Socket): Promise<number> {
 }
 
 describe('mcp-starterd', () => {
-  test('runs the server: status shows running, a real MCP client works, the socket is 0600', async (t) => {
+  test('runs the server: status shows running, a real MCP client works, the socket is 0600', { timeout: 90_000 }, async (t) => {
     const dir = tempDir(t);
     const d = await startDaemon(t, dir);
     const s = await status(d.socket);
@@ -38,7 +38,7 @@ describe('mcp-starterd', () => {
     assert.doesNotMatch(log, /"event":"new_learner".*"learner":"local".*probe/, 'the probe is not a learner');
   });
 
-  test('restarts the child after a SIGKILL, with a new pid and the restart counted', async (t) => {
+  test('restarts the child after a SIGKILL, with a new pid and the restart counted', { timeout: 90_000 }, async (t) => {
     const d = await startDaemon(t, tempDir(t));
     const before = await status(d.socket);
     assert.ok(before.child.pid);
@@ -49,7 +49,7 @@ describe('mcp-starterd', () => {
     assert.equal(after.child.lastExit?.reason, 'crash');
   });
 
-  test('subscribers get every state change and the stats as they happen', async (t) => {
+  test('subscribers get every state change and the stats as they happen', { timeout: 90_000 }, async (t) => {
     const d = await startDaemon(t, tempDir(t));
     const before = await status(d.socket);
     const sock = connect(d.socket);
@@ -79,22 +79,26 @@ describe('mcp-starterd', () => {
     );
   });
 
-  test('a child that exits at once every time ends in fatal, with its last words and a hint; start tries again', async (t) => {
-    const d = spawnDaemon(t, tempDir(t), { MCPSTARTERD_UNUSED: '', MCP_STARTERD_CHILD: join(FIXTURES, 'crash-at-once.ts') });
-    const s = await waitForStatus(d.socket, inState('fatal'));
-    assert.equal(s.child.lastExit?.code, 3);
-    assert.ok(
-      s.child.lastStderr.some((l) => l.includes('FIXTURE_DB setting is missing')),
-      JSON.stringify(s.child.lastStderr),
-    );
-    assert.match(s.child.hint ?? '', /mcp-starterctl start/);
-    assert.equal(s.child.restarts, 4);
-    const started = await rpc<{ state: string }>(d.socket, 'start');
-    assert.ok(started.result, JSON.stringify(started.error));
-    await waitForStatus(d.socket, (x) => x.child.state === 'fatal' && x.child.restarts > 4);
-  });
+  test(
+    'a child that exits at once every time ends in fatal, with its last words and a hint; start tries again',
+    { timeout: 90_000 },
+    async (t) => {
+      const d = spawnDaemon(t, tempDir(t), { MCPSTARTERD_UNUSED: '', MCP_STARTERD_CHILD: join(FIXTURES, 'crash-at-once.ts') });
+      const s = await waitForStatus(d.socket, inState('fatal'));
+      assert.equal(s.child.lastExit?.code, 3);
+      assert.ok(
+        s.child.lastStderr.some((l) => l.includes('FIXTURE_DB setting is missing')),
+        JSON.stringify(s.child.lastStderr),
+      );
+      assert.match(s.child.hint ?? '', /mcp-starterctl start/);
+      assert.equal(s.child.restarts, 4);
+      const started = await rpc<{ state: string }>(d.socket, 'start');
+      assert.ok(started.result, JSON.stringify(started.error));
+      await waitForStatus(d.socket, (x) => x.child.state === 'fatal' && x.child.restarts > 4);
+    },
+  );
 
-  test('a hung child (event loop stuck) is restarted after failed MCP probes', async (t) => {
+  test('a hung child (event loop stuck) is restarted after failed MCP probes', { timeout: 90_000 }, async (t) => {
     const d = await startDaemon(t, tempDir(t), { MCP_STARTERD_CHILD: join(FIXTURES, 'hang-on-signal.ts') });
     const before = await status(d.socket);
     process.kill(before.child.pid ?? 0, 'SIGUSR2');
@@ -103,7 +107,7 @@ describe('mcp-starterd', () => {
     assert.equal(pidAlive(before.child.pid ?? 0), false);
   });
 
-  test('stop lets a request in flight finish while a new one gets 503, then the child exits', async (t) => {
+  test('stop lets a request in flight finish while a new one gets 503, then the child exits', { timeout: 90_000 }, async (t) => {
     const d = await startDaemon(t, tempDir(t));
     const s = await status(d.socket);
     const port = Number(new URL(s.url).port);
@@ -130,7 +134,7 @@ describe('mcp-starterd', () => {
     assert.equal(pidAlive(s.child.pid ?? 0), false);
   });
 
-  test('stop --force ends a child that ignores SIGTERM with SIGKILL after the kill timeout', async (t) => {
+  test('stop --force ends a child that ignores SIGTERM with SIGKILL after the kill timeout', { timeout: 90_000 }, async (t) => {
     const d = await startDaemon(t, tempDir(t), { MCP_STARTERD_CHILD: join(FIXTURES, 'ignore-sigterm.ts') });
     const s = await status(d.socket);
     const r = await rpc<StopResult>(d.socket, 'stop', { force: true });
@@ -139,7 +143,7 @@ describe('mcp-starterd', () => {
     assert.equal(pidAlive(s.child.pid ?? 0), false);
   });
 
-  test('stop leaves no descendant of the server behind (the whole process group is signalled)', async (t) => {
+  test('stop leaves no descendant of the server behind (the whole process group is signalled)', { timeout: 90_000 }, async (t) => {
     const dir = tempDir(t);
     const d = await startDaemon(t, dir, { MCP_STARTERD_CHILD: join(FIXTURES, 'with-grandchild.ts') });
     const grandchild = Number(readFileSync(join(dir, 'grandchild.pid'), 'utf8'));
@@ -152,7 +156,7 @@ describe('mcp-starterd', () => {
     assert.equal(pidAlive(grandchild), false, 'the helper process went with the server');
   });
 
-  test('emergency stop kills the child, records the active learners and leaves a verified backup', async (t) => {
+  test('emergency stop kills the child, records the active learners and leaves a verified backup', { timeout: 90_000 }, async (t) => {
     const dir = tempDir(t);
     const d = await startDaemon(t, dir);
     const s = await status(d.socket);
@@ -177,7 +181,7 @@ describe('mcp-starterd', () => {
     assert.equal(refused.status, 503);
   });
 
-  test('reload hands over to a new child without a refused connection', async (t) => {
+  test('reload hands over to a new child without a refused connection', { timeout: 90_000 }, async (t) => {
     const d = await startDaemon(t, tempDir(t));
     const s = await status(d.socket);
     const health = s.url.replace('/mcp', '/health');
@@ -206,7 +210,7 @@ describe('mcp-starterd', () => {
     assert.equal((await status(d.socket)).child.pid, r.result?.newPid);
   });
 
-  test('SIGHUP reloads like `ctl reload`: a new child takes over', async (t) => {
+  test('SIGHUP reloads like `ctl reload`: a new child takes over', { timeout: 90_000 }, async (t) => {
     const d = await startDaemon(t, tempDir(t));
     const before = await status(d.socket);
     d.proc.kill('SIGHUP');
@@ -215,7 +219,7 @@ describe('mcp-starterd', () => {
     await waitForStatus(d.socket, () => !pidAlive(before.child.pid ?? 0));
   });
 
-  test('a bad config on reload is refused and the old child keeps serving', async (t) => {
+  test('a bad config on reload is refused and the old child keeps serving', { timeout: 90_000 }, async (t) => {
     const dir = tempDir(t);
     const file = join(dir, 'config.json');
     writeFileSync(file, '{}');
@@ -230,7 +234,7 @@ describe('mcp-starterd', () => {
     assert.equal(after.child.state, 'running');
   });
 
-  test('when the daemon is SIGKILLed its child exits by itself', async (t) => {
+  test('when the daemon is SIGKILLed its child exits by itself', { timeout: 90_000 }, async (t) => {
     const d = await startDaemon(t, tempDir(t));
     const s = await status(d.socket);
     const exited = once(d.proc, 'exit');
@@ -243,7 +247,7 @@ describe('mcp-starterd', () => {
     assert.equal(pidAlive(s.child.pid ?? 0), false, 'no orphan');
   });
 
-  test('SIGTERM drains the child and the daemon exits 0, removing its socket', async (t) => {
+  test('SIGTERM drains the child and the daemon exits 0, removing its socket', { timeout: 90_000 }, async (t) => {
     const d = await startDaemon(t, tempDir(t));
     const s = await status(d.socket);
     const exited = once(d.proc, 'exit');
@@ -254,7 +258,7 @@ describe('mcp-starterd', () => {
     assert.equal(existsSync(d.socket), false);
   });
 
-  test('a second daemon on the same data dir is refused, naming the first; a stale socket is recovered', async (t) => {
+  test('a second daemon on the same data dir is refused, naming the first; a stale socket is recovered', { timeout: 90_000 }, async (t) => {
     const dir = tempDir(t);
     // A socket file left behind by a daemon that died.
     const stale = createServer();
@@ -272,7 +276,7 @@ describe('mcp-starterd', () => {
     assert.equal((await status(first.socket)).child.state, 'running');
   });
 
-  test('fuzzed control messages get errors with codes; the connection and the daemon stay up', async (t) => {
+  test('fuzzed control messages get errors with codes; the connection and the daemon stay up', { timeout: 90_000 }, async (t) => {
     const d = await startDaemon(t, tempDir(t));
     const sock = connect(d.socket);
     t.after(() => sock.destroy());
@@ -301,7 +305,7 @@ describe('mcp-starterd', () => {
     assert.equal((await status(d.socket)).child.state, 'running');
   });
 
-  test('a bad config file stops the daemon at start with exit 2, naming the key', async (t) => {
+  test('a bad config file stops the daemon at start with exit 2, naming the key', { timeout: 90_000 }, async (t) => {
     const dir = tempDir(t);
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ drain: { timeoutMS: 5 } }));

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { startHttpServer, tempDir, v2HttpClient } from './helpers.js';
 
-test('a submit_step acknowledged to the client survives a SIGKILL of the server', async (t) => {
+test('a submit_step acknowledged to the client survives a SIGKILL of the server', { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
   const first = await startHttpServer(t, { dataDir: dir });
   const client = await v2HttpClient(t, first.url);

@@ -52,44 +52,48 @@ function portOf(ready: ReadyMessage): number {
 const STATS_ENV = { MCP_STARTER_STATS_INTERVAL_MS: '200' };
 
 describe('the server under a daemon (IPC channel)', () => {
-  test('reports ready and stats, then drains: finishes the request in flight, answers a new one with 503, exits 0', async (t) => {
-    const dir = tempDir(t);
-    const { proc } = forkServer(t, { dataDir: dir, env: STATS_ENV });
-    const ready = await nextMessage(proc, 'ready');
-    assert.equal(ready.pid, proc.pid);
-    assert.ok(ready.tutorials >= 6);
-    const stats = await nextMessage(proc, 'stats');
-    assert.equal(stats.inFlight, 0);
-    const port = portOf(ready);
+  test(
+    'reports ready and stats, then drains: finishes the request in flight, answers a new one with 503, exits 0',
+    { timeout: 60_000 },
+    async (t) => {
+      const dir = tempDir(t);
+      const { proc } = forkServer(t, { dataDir: dir, env: STATS_ENV });
+      const ready = await nextMessage(proc, 'ready');
+      assert.equal(ready.pid, proc.pid);
+      assert.ok(ready.tutorials >= 6);
+      const stats = await nextMessage(proc, 'stats');
+      assert.equal(stats.inFlight, 0);
+      const port = portOf(ready);
 
-    // A request whose body is still on its way is in flight when the drain starts.
-    const slow = await openSocket(t, port);
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
-    const slowStatus = readStatus(slow);
-    slow.write(
-      `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
-    );
-    const idle = await openSocket(t, port);
-    await nextMessage(proc, 'stats').then(async function waitInFlight(s): Promise<void> {
-      if (s.inFlight < 1) await nextMessage(proc, 'stats').then(waitInFlight);
-    });
+      // A request whose body is still on its way is in flight when the drain starts.
+      const slow = await openSocket(t, port);
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+      const slowStatus = readStatus(slow);
+      slow.write(
+        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+      );
+      const idle = await openSocket(t, port);
+      await nextMessage(proc, 'stats').then(async function waitInFlight(s): Promise<void> {
+        if (s.inFlight < 1) await nextMessage(proc, 'stats').then(waitInFlight);
+      });
 
-    proc.send({ type: 'drain', timeoutMs: 10_000 });
-    const draining = await nextMessage(proc, 'draining');
-    assert.equal(draining.inFlight, 1);
+      proc.send({ type: 'drain', timeoutMs: 10_000 });
+      const draining = await nextMessage(proc, 'draining');
+      assert.equal(draining.inFlight, 1);
 
-    const newStatus = readStatus(idle);
-    idle.write('GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    assert.equal(await newStatus, 503, 'a new request during the drain gets 503');
+      const newStatus = readStatus(idle);
+      idle.write('GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      assert.equal(await newStatus, 503, 'a new request during the drain gets 503');
 
-    const exited = once(proc, 'exit');
-    slow.write(body.slice(5));
-    assert.equal(await slowStatus, 200, 'the request in flight is finished');
-    const [code] = (await exited) as [number | null];
-    assert.equal(code, 0);
-  });
+      const exited = once(proc, 'exit');
+      slow.write(body.slice(5));
+      assert.equal(await slowStatus, 200, 'the request in flight is finished');
+      const [code] = (await exited) as [number | null];
+      assert.equal(code, 0);
+    },
+  );
 
-  test('exits when the IPC channel closes (the daemon died)', async (t) => {
+  test('exits when the IPC channel closes (the daemon died)', { timeout: 60_000 }, async (t) => {
     const dir = tempDir(t);
     const { proc } = forkServer(t, { dataDir: dir });
     await nextMessage(proc, 'ready');
@@ -99,7 +103,7 @@ describe('the server under a daemon (IPC channel)', () => {
     assert.equal(code, 0);
   });
 
-  test('serves on a listening socket passed by the parent', async (t) => {
+  test('serves on a listening socket passed by the parent', { timeout: 60_000 }, async (t) => {
     const dir = tempDir(t);
     const listener: Server = createServer();
     listener.listen(0, '127.0.0.1');
@@ -114,7 +118,7 @@ describe('the server under a daemon (IPC channel)', () => {
     assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
   });
 
-  test('serves connections the parent accepts and passes on; they wait through a killed child', async (t) => {
+  test('serves connections the parent accepts and passes on; they wait through a killed child', { timeout: 60_000 }, async (t) => {
     const dir = tempDir(t);
     let child: ChildProcess | undefined;
     let nextId = 0;

@@ -103,7 +103,7 @@ async function v2Stdio(t: TestContext, dataDir: string): Promise<{ client: Clien
 }
 
 describe('a learner completes a tutorial', () => {
-  test('with the v2 client (2026-07-28) over stdio, and stdout carries only JSON-RPC', async (t) => {
+  test('with the v2 client (2026-07-28) over stdio, and stdout carries only JSON-RPC', { timeout: 60_000 }, async (t) => {
     const dir = tempDir(t);
     const { client, transport } = await v2Stdio(t, dir);
     assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
@@ -122,7 +122,7 @@ describe('a learner completes a tutorial', () => {
     );
   });
 
-  test('with the v1 client (2025 protocol, initialize) over stdio', async (t) => {
+  test('with the v1 client (2025 protocol, initialize) over stdio', { timeout: 60_000 }, async (t) => {
     const dir = tempDir(t);
     const client = new V1Client({ name: 'test-v1-stdio', version: '1.0.0' });
     await client.connect(
@@ -138,7 +138,7 @@ describe('a learner completes a tutorial', () => {
     await walkTutorial(client, 'tools');
   });
 
-  test('with the v2 client (2026-07-28) and the v1 client over Streamable HTTP, sharing progress', async (t) => {
+  test('with the v2 client (2026-07-28) and the v1 client over Streamable HTTP, sharing progress', { timeout: 60_000 }, async (t) => {
     const dir = tempDir(t);
     const server = await startHttpServer(t, { dataDir: dir });
     const v2 = await v2HttpClient(t, server.url);
@@ -160,7 +160,7 @@ describe('a learner completes a tutorial', () => {
 });
 
 describe('progress rules', () => {
-  test('a completed tutorial can be reset and done again; steps ahead stay locked', async (t) => {
+  test('a completed tutorial can be reset and done again; steps ahead stay locked', { timeout: 60_000 }, async (t) => {
     const dir = tempDir(t);
     const { client } = await v2Stdio(t, dir);
     t.after(() => client.close());

@@ -5,7 +5,7 @@ import { IllegalTransition, NEXT, nextState } from '../daemon/supervisor/machine
 import { ProbeHistory } from '../daemon/prober.js';
 
 describe('the child state machine', () => {
-  test('follows DESIGN.md: stopped → starting → running → draining → stopped, with backoff and fatal', () => {
+  test('follows DESIGN.md: stopped → starting → running → draining → stopped, with backoff and fatal', { timeout: 10_000 }, () => {
     assert.equal(nextState('stopped', 'start'), 'starting');
     assert.equal(nextState('starting', 'ready'), 'running');
     assert.equal(nextState('running', 'stop'), 'draining');
@@ -16,7 +16,7 @@ describe('the child state machine', () => {
     assert.equal(nextState('fatal', 'start'), 'starting', 'start always works, unlike systemd’s start limit');
   });
 
-  test('refuses every edge the table does not list, loudly', () => {
+  test('refuses every edge the table does not list, loudly', { timeout: 10_000 }, () => {
     assert.throws(() => nextState('stopped', 'ready'), IllegalTransition);
     assert.throws(() => nextState('draining', 'start'), /illegal child transition: start in state draining/);
     const states = Object.keys(NEXT) as Array<keyof typeof NEXT>;
@@ -25,7 +25,7 @@ describe('the child state machine', () => {
 });
 
 describe('restart backoff', () => {
-  test('retries at once first, then doubles up to the cap', () => {
+  test('retries at once first, then doubles up to the cap', { timeout: 10_000 }, () => {
     const policy = { initialMs: 100, maxMs: 1_000 };
     assert.deepEqual(
       [0, 1, 2, 3, 4, 5, 40].map((a) => backoffDelayMs(a, policy)),
@@ -33,7 +33,7 @@ describe('restart backoff', () => {
     );
   });
 
-  test('counts restarts within the window; more than the maximum is a crash loop', () => {
+  test('counts restarts within the window; more than the maximum is a crash loop', { timeout: 10_000 }, () => {
     const w = new RestartWindow(10_000, 2);
     assert.equal(w.record(0), false);
     assert.equal(w.record(1_000), false);
@@ -42,7 +42,7 @@ describe('restart backoff', () => {
   });
 });
 
-test('availability is the share of passed probes within the window', () => {
+test('availability is the share of passed probes within the window', { timeout: 10_000 }, () => {
   const h = new ProbeHistory();
   const now = Date.now();
   assert.equal(h.availability(3_600_000, now), null);

@@ -9,7 +9,7 @@ const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' }
 
 test(
   'etc/mcp-starter.service passes systemd-analyze verify and is hardened',
-  { skip: analyze.status !== 0 ? 'systemd-analyze is not installed' : false },
+  { timeout: 60_000, skip: analyze.status !== 0 ? 'systemd-analyze is not installed' : false },
   (t) => {
     const unit = readFileSync(join(ROOT, 'etc', 'mcp-starter.service'), 'utf8');
     for (const line of [
