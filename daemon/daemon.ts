@@ -5,7 +5,7 @@ import { AppError } from '../shared/errors.js';
 import type { DataPaths } from '../shared/paths.js';
 import { packageRoot } from '../shared/paths.js';
 import type { Config } from '../shared/schemas/config.js';
-import type { ReloadResult, StatusResult } from '../shared/schemas/rpc.js';
+import type { Alert, ReloadResult, StatusResult } from '../shared/schemas/rpc.js';
 import { newToken } from '../shared/tokens.js';
 import { version } from '../shared/version.js';
 import { ControlServer } from './control-server.js';
@@ -174,7 +174,24 @@ export class Daemon {
         h24: this.supervisor.history.availability(24 * 3_600_000),
         d7: this.supervisor.history.availability(7 * 24 * 3_600_000),
       },
+      alerts: this.alerts(),
     };
+  }
+
+  private alerts(): Alert[] {
+    const failure = this.logs.failure;
+    if (!failure) return [];
+    return [
+      {
+        rule: 'log_writes',
+        since: failure.since,
+        message: `The daemon cannot write its log file ${this.logs.file} (${failure.code}); ${failure.dropped} lines dropped so far.`,
+        hint:
+          failure.code === 'ENOSPC' || failure.code === 'EDQUOT'
+            ? `Free disk space (\`df -h ${this.options.paths.dataDir}\`); writing resumes by itself.`
+            : `Check the logs folder's permissions and mount (\`ls -ld ${this.options.paths.logsDir}\`); writing resumes by itself.`,
+      },
+    ];
   }
 
   /** Graceful shutdown: drain the child, stop listening, close the socket, release the lock. Idempotent. */

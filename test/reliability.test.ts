@@ -2,7 +2,7 @@
 // a hostile control-socket client. Each test bounds itself and cleans up what it started.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { get, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -61,6 +61,8 @@ describe('a disk that fails the daemon', () => {
     const d = await startDaemon(t, dir);
     await waitForLine(d.stderr, (l) => (l.includes('cannot write the log file') && l.includes('ENOSPC') ? true : undefined));
     const s = await status(d.socket);
+    assert.equal(s.alerts[0]?.rule, 'log_writes', 'status says why the log is silent');
+    assert.match(s.alerts[0]?.hint ?? '', /df -h/);
     const client = await v2HttpClient(t, new URL(s.url));
     const tools = await client.listTools();
     assert.ok(tools.tools.length > 0);
@@ -69,6 +71,14 @@ describe('a disk that fails the daemon', () => {
     const after = await waitForStatus(d.socket, (x) => x.child.state === 'running' && x.child.pid !== s.child.pid);
     assert.equal(after.child.restarts, 1);
     assert.equal(d.stderr.all.filter((l) => l.includes('cannot write the log file')).length, 1, 'said once, not per line');
+    // Space comes back: the next lines reach a real file again and the alert clears by itself.
+    unlinkSync(join(dir, 'logs', 'mcp-starterd.log'));
+    // The next line logged (a tool call's) finds the file writable again.
+    const again = await v2HttpClient(t, new URL(s.url));
+    await again.callTool({ name: 'list_tutorials', arguments: {} });
+    const recovered = await waitForStatus(d.socket, (x) => x.alerts.length === 0);
+    assert.equal(recovered.child.state, 'running');
+    assert.match(readFileSync(join(dir, 'logs', 'mcp-starterd.log'), 'utf8'), /"event":"log_resumed"/);
   });
 
   test('files the daemon creates in its data dir are private (0600), whatever the umask', T, async (t) => {

@@ -21,6 +21,7 @@ export class LogWriter {
   readonly log: Logger;
   readonly file: string;
   private fd: number | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   /** Set while writes fail; `status` can say so. */
   failure: LogWriteFailure | undefined;
 
@@ -38,18 +39,20 @@ export class LogWriter {
   }
 
   private open(): boolean {
+    if (this.fd !== undefined) return true;
     try {
       mkdirSync(join(this.file, '..'), { recursive: true, mode: 0o700 });
       this.fd = openSync(this.file, 'a', 0o600);
       return true;
     } catch (err) {
-      this.failed(err);
+      if (!this.failure) this.failed(err);
       return false;
     }
   }
 
   private failed(err: unknown): void {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    this.closeFd();
     if (this.failure) {
       this.failure.dropped++;
       return;
@@ -59,24 +62,49 @@ export class LogWriter {
       `mcp-starterd: cannot write the log file ${this.file} (${code}); dropping log lines until it works again. ` +
         'Free disk space (df -h) or fix the folder’s permissions; the service keeps running.\n',
     );
+    // Once a second, try again with a line that says so; the first one that lands ends the episode.
+    this.retryTimer = setInterval(() => this.tryResume(), 1_000);
+    this.retryTimer.unref();
+  }
+
+  private tryResume(): void {
+    const failure = this.failure;
+    if (!failure || !this.open()) return;
+    const line = `${JSON.stringify({
+      level: 'warn',
+      time: new Date().toISOString(),
+      pid: process.pid,
+      name: 'mcp-starterd',
+      event: 'log_resumed',
+      dropped: failure.dropped,
+      code: failure.code,
+      since: failure.since,
+      msg: `log writes work again; ${failure.dropped} lines were dropped`,
+    })}\n`;
+    try {
+      writeSync(this.fd ?? -1, line);
+    } catch {
+      // still failing: the episode goes on, the next try is in a second
+      this.closeFd();
+      return;
+    }
+    clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
+    this.failure = undefined;
+    this.onLine?.(line.trimEnd());
   }
 
   private write(chunk: string): void {
     this.onLine?.(chunk.trimEnd());
+    if (this.failure) {
+      this.failure.dropped++;
+      return;
+    }
     if (this.fd === undefined && !this.open()) return;
     try {
       writeSync(this.fd ?? -1, chunk);
     } catch (err) {
       this.failed(err);
-      return;
-    }
-    const failure = this.failure;
-    if (failure) {
-      this.failure = undefined;
-      this.log.warn(
-        { event: 'log_resumed', dropped: failure.dropped, code: failure.code, since: failure.since },
-        `log writes work again; ${failure.dropped} lines were dropped`,
-      );
     }
   }
 
@@ -102,6 +130,7 @@ export class LogWriter {
   }
 
   close(): void {
+    clearInterval(this.retryTimer);
     this.closeFd();
   }
 }

@@ -60,6 +60,16 @@ export const DaemonTimeouts = z.object({
 });
 export type DaemonTimeouts = z.infer<typeof DaemonTimeouts>;
 
+/** Something the operator should act on, active now: what, since when, and what to do. */
+export const Alert = z.object({
+  /** Stable name of the condition (e.g. `log_writes`). */
+  rule: z.string(),
+  since: z.string(),
+  message: z.string(),
+  hint: z.string(),
+});
+export type Alert = z.infer<typeof Alert>;
+
 export const StatusResult = z.object({
   daemon: z.object({
     pid: z.number().int(),
@@ -77,6 +87,8 @@ export const StatusResult = z.object({
   inFlight: z.number().int(),
   /** Share of passed probes over the window (0..1), null before the first probe. */
   availability: z.object({ h24: z.number().nullable(), d7: z.number().nullable() }),
+  /** Active alerts: the service runs, degraded, until each is resolved. */
+  alerts: z.array(Alert),
 });
 export type StatusResult = z.infer<typeof StatusResult>;
 
