@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AppError } from '../shared/errors.js';
 
 /**
@@ -11,6 +11,7 @@ const FLAGS = {
   json: { type: 'boolean' },
   'data-dir': { type: 'string' },
   socket: { type: 'string' },
+  config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   timeout: { type: 'string' },
@@ -18,18 +19,30 @@ const FLAGS = {
   reason: { type: 'string' },
   url: { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
 } as const;
 
-const GLOBAL_FLAGS = ['json', 'data-dir', 'socket', 'help', 'version'] as const;
+/**
+ * The global flags, checked here without zod: this runs on every call, and `status` must not
+ * pay for loading zod (issue 7). Each needs a non-empty value; the message says what to give.
+ */
+const GLOBAL_STRINGS = ['data-dir', 'socket', 'config'] as const;
+const GLOBAL_BOOLEANS = ['json', 'help', 'version'] as const;
+const EMPTY_MESSAGE: Record<(typeof GLOBAL_STRINGS)[number], string> = {
+  'data-dir': '--data-dir needs a folder, e.g. --data-dir /var/lib/mcp-starter',
+  socket: '--socket needs a path, e.g. --socket /var/lib/mcp-starter/mcp-starterd.sock',
+  config: '--config needs a file, e.g. --config /etc/mcp-starter.json',
+};
+const GLOBAL_NAMES: ReadonlySet<string> = new Set([...GLOBAL_STRINGS, ...GLOBAL_BOOLEANS]);
 
-const Globals = z.strictObject({
-  json: z.boolean().default(false),
-  'data-dir': z.string().min(1, '--data-dir needs a folder, e.g. --data-dir /var/lib/mcp-starter').optional(),
-  socket: z.string().min(1, '--socket needs a path, e.g. --socket /var/lib/mcp-starter/mcp-starterd.sock').optional(),
-  help: z.boolean().default(false),
-  version: z.boolean().default(false),
-});
-export type Globals = z.infer<typeof Globals>;
+export interface Globals {
+  json: boolean;
+  help: boolean;
+  version: boolean;
+  'data-dir'?: string | undefined;
+  socket?: string | undefined;
+  config?: string | undefined;
+}
 
 /** A command-line mistake: exit 2, and the usage text of `command` (or of ctl) is shown with it. */
 export class UsageError extends AppError {
@@ -69,16 +82,22 @@ export function parseArgv(argv: readonly string[]): Argv {
   } catch (err) {
     throw new UsageError(parseArgsMessage(err), undefined);
   }
-  const globalValues: Record<string, unknown> = {};
-  const flags: Record<string, string | boolean> = {};
-  for (const [name, value] of Object.entries(parsed.values)) {
+  const { values } = parsed;
+  const globals: Globals = { json: false, help: false, version: false };
+  for (const name of GLOBAL_BOOLEANS) globals[name] = values[name] === true;
+  const problems: string[] = [];
+  for (const name of GLOBAL_STRINGS) {
+    const value = values[name];
     if (value === undefined) continue;
-    if ((GLOBAL_FLAGS as readonly string[]).includes(name)) globalValues[name] = value;
-    else flags[name] = value;
+    if (typeof value !== 'string' || value === '') problems.push(EMPTY_MESSAGE[name]);
+    else globals[name] = value;
   }
-  const globals = Globals.safeParse(globalValues);
-  if (!globals.success) throw new UsageError(globals.error.issues.map((i) => i.message).join(' '), undefined);
-  return { globals: globals.data, words: parsed.positionals, flags };
+  if (problems.length > 0) throw new UsageError(problems.join(' '), undefined);
+  const flags: Record<string, string | boolean> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== undefined && !GLOBAL_NAMES.has(name)) flags[name] = value;
+  }
+  return { globals, words: parsed.positionals, flags };
 }
 
 function distance(a: string, b: string): number {

@@ -1,64 +1,65 @@
+import { createRequire } from 'node:module';
 import { createConnection, type Socket } from 'node:net';
-import { z } from 'zod';
+import type * as JsonRpc from 'json-rpc-2.0';
 import { AppError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';
-import { METHODS, RpcErrorData, type MethodName } from '../shared/schemas/rpc.js';
+import { LineSplitter } from '../shared/lines.js';
+import type { MethodName, RpcParamsInput, RpcResult } from '../shared/schemas/rpc.js';
+import { checkJson, type Issue } from './json-check.js';
+import { ERROR_DATA_JSON_SCHEMA, RESULT_JSON_SCHEMAS } from './rpc-schemas.generated.js';
 
-/** What a method takes (before the daemon applies defaults) and what it answers (after validation). */
-export type RpcParams<M extends MethodName> = z.input<(typeof METHODS)[M][0]>;
-export type RpcResult<M extends MethodName> = z.output<(typeof METHODS)[M][1]>;
+// json-rpc-2.0 is CommonJS. Importing it from ESM runs Node's CommonJS export detection over its
+// files, which cost more than the rest of `ctl status` together (bench/ctl.ts); require() does not.
+const { JSONRPCClient, JSONRPCErrorException, createJSONRPCErrorResponse, isJSONRPCResponse } = createRequire(import.meta.url)(
+  'json-rpc-2.0',
+) as typeof JsonRpc;
+
+export type { RpcResult };
+/** What a method takes, before the daemon applies its defaults. */
+export type RpcParams<M extends MethodName> = RpcParamsInput<M>;
 
 /** Connecting to a Unix socket is instant unless the daemon is wedged; never wait longer than this for it. */
 const CONNECT_TIMEOUT_MS = 5_000;
 /** Answers are one line each; a line this long means the peer is not our daemon. */
-const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
-
-const Id = z.union([z.number(), z.string(), z.null()]);
-const ErrorResponse = z.object({
-  jsonrpc: z.literal('2.0'),
-  id: Id,
-  error: z.object({ code: z.number(), message: z.string(), data: z.unknown().optional() }),
-});
-const ResultResponse = z.object({ jsonrpc: z.literal('2.0'), id: Id, result: z.unknown() });
-const Notification = z.object({ jsonrpc: z.literal('2.0'), method: z.string(), params: z.unknown().optional() });
+export const MAX_RESPONSE_CHARS = 16 * 1024 * 1024;
 
 const START_HINT = 'Start it: `npm start` in the mcp-starter checkout, or `systemctl start mcp-starter`.';
 const OTHER_DIR_HINT = 'If it runs with another data dir, pass --data-dir DIR (or --socket PATH).';
 
-interface Pending {
-  method: MethodName;
-  resolve: (raw: unknown) => void;
-  reject: (err: AppError) => void;
-  timer: NodeJS.Timeout;
-}
+/** Marks the error response our per-call timer makes (json-rpc-2.0 hands `data` through as is). */
+const TIMED_OUT = Object.freeze({ timedOut: true });
+/** json-rpc-2.0's code for requests it fails itself (send failed, rejectAllPendingRequests). */
+const CLIENT_SIDE_CODE = 0;
 
 export type NotificationHandler = (method: string, params: unknown) => void;
-
-type ResultSchemas = { readonly [M in MethodName]: z.ZodType<RpcResult<M>> };
-
-/** Each method's result schema, typed per method (TS cannot index METHODS with a generic key and keep the link). */
-const RESULTS: ResultSchemas = {
-  status: METHODS.status[1],
-  start: METHODS.start[1],
-  stop: METHODS.stop[1],
-  restart: METHODS.restart[1],
-  'config.reload': METHODS['config.reload'][1],
-  emergencyStop: METHODS.emergencyStop[1],
-  subscribe: METHODS.subscribe[1],
-};
 
 function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CODES, code);
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function issuesOf(issues: readonly Issue[]): string {
+  return issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length > 0 ? i.path.join('.') : 'result'}: ${i.message}`)
+    .join('; ');
+}
+
 /** The daemon's error as an AppError: `data.code` names it; the JSON-RPC code is the fallback. */
-function fromRpcError(method: MethodName, error: z.infer<typeof ErrorResponse>['error']): AppError {
-  const data = RpcErrorData.safeParse(error.data);
-  if (data.success && isErrorCode(data.data.code)) return new AppError(data.data.code, error.message, { hint: data.data.hint });
+function fromRpcError(method: string, error: JsonRpc.JSONRPCErrorException): AppError {
+  const checked = checkJson(ERROR_DATA_JSON_SCHEMA, error.data);
+  const data = checked.ok && isRecord(checked.value) ? checked.value : undefined;
+  const code = typeof data?.['code'] === 'string' ? data['code'] : undefined;
+  const hint = typeof data?.['hint'] === 'string' ? data['hint'] : undefined;
+  if (code !== undefined && isErrorCode(code)) return new AppError(code, error.message, { hint });
   const byRpc = Object.entries(ERROR_CODES).find(([, info]) => info.rpc === error.code)?.[0];
-  const code = byRpc !== undefined && isErrorCode(byRpc) ? byRpc : 'E_INTERNAL';
-  return new AppError(code, `mcp-starterd refused \`${method}\` (error ${error.code}): ${error.message}`, {
-    hint: data.success ? data.data.hint : 'Check mcp-starterd\u2019s log for the details.',
-  });
+  return new AppError(
+    byRpc !== undefined && isErrorCode(byRpc) ? byRpc : 'E_INTERNAL',
+    `mcp-starterd refused \`${method}\` (error ${error.code}): ${error.message}`,
+    { hint: hint ?? 'Check mcp-starterd\u2019s log for the details.' },
+  );
 }
 
 function notUnderstood(what: string, method: string, detail: string): AppError {
@@ -69,13 +70,6 @@ function notUnderstood(what: string, method: string, detail: string): AppError {
       hint: 'The daemon and ctl are probably from different releases: restart mcp-starterd after an upgrade (`systemctl restart mcp-starter`).',
     },
   );
-}
-
-function issuesOf(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length > 0 ? i.path.join('.') : 'result'}: ${i.message}`)
-    .join('; ');
 }
 
 function connectError(socketPath: string, err: NodeJS.ErrnoException): AppError {
@@ -105,23 +99,46 @@ function connectError(socketPath: string, err: NodeJS.ErrnoException): AppError 
 }
 
 /**
- * A JSON-RPC 2.0 client for the control socket: one request object per line out, one response
- * (or notification) per line in. Every result is validated with the method's schema from
- * shared/schemas/rpc.ts, so a daemon answering garbage is an error that says so, not a crash.
+ * The method's result, checked against its schema from shared/schemas/rpc.ts (in the generated
+ * JSON Schema form; test/ctl.test.ts proves the check agrees with zod's). The one place an
+ * answer becomes a typed value.
+ */
+function validResult<M extends MethodName>(method: M, raw: unknown): RpcResult<M> {
+  const checked = checkJson(RESULT_JSON_SCHEMAS[method], raw);
+  if (!checked.ok) throw notUnderstood('a result', method, issuesOf(checked.issues));
+  return checked.value as RpcResult<M>;
+}
+
+/**
+ * A JSON-RPC 2.0 client for the control socket (json-rpc-2.0's JSONRPCClient): one request
+ * object per line out, one response or notification per line in, split by the shared
+ * LineSplitter. Every result is validated with the method's schema, so a daemon answering
+ * garbage is an error that says so, not a crash.
  */
 export class ControlClient {
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private buffer = '';
+  private readonly rpc: JsonRpc.JSONRPCClient;
+  private readonly lines: LineSplitter;
   private closedError: AppError | undefined;
+  /** The method of the request in flight, for the messages about a lost connection. */
+  private current = 'a request';
   private onNotification: NotificationHandler = () => undefined;
 
   private constructor(
     private readonly socket: Socket,
     readonly socketPath: string,
   ) {
+    this.rpc = new JSONRPCClient((payload: unknown) => {
+      if (this.closedError) throw this.closedError;
+      socket.write(`${JSON.stringify(payload)}\n`);
+    });
+    this.lines = new LineSplitter({
+      maxLineLength: MAX_RESPONSE_CHARS,
+      overflow: 'discard',
+      onLine: (line) => this.onLine(line),
+      onOverflow: () => this.fail(notUnderstood('a line', this.current, `longer than ${MAX_RESPONSE_CHARS} characters`)),
+    });
     socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.onData(chunk));
+    socket.on('data', (chunk: string) => this.lines.push(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(this.lost(`the connection failed (${err.code ?? err.message})`)));
     socket.on('close', () => this.fail(this.lost('it closed the connection')));
   }
@@ -130,17 +147,15 @@ export class ControlClient {
   static connect(socketPath: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<ControlClient> {
     return new Promise((resolve, reject) => {
       const socket = createConnection(socketPath);
-      const timer = setTimeout(
-        () => {
-          socket.destroy();
-          reject(
-            new AppError('E_NOT_RUNNING', `mcp-starterd did not accept a connection on ${socketPath} within ${timeoutMs / 1000} s.`, {
-              hint: 'It may be hung: look at its log (`journalctl -u mcp-starter`), or restart it (`systemctl restart mcp-starter`).',
-            }),
-          );
-        },
-        Math.min(timeoutMs, CONNECT_TIMEOUT_MS),
-      );
+      const limitMs = Math.min(timeoutMs, CONNECT_TIMEOUT_MS);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(
+          new AppError('E_NOT_RUNNING', `mcp-starterd did not accept a connection on ${socketPath} within ${formatSeconds(limitMs)}.`, {
+            hint: 'It may be hung: look at its log (`journalctl -u mcp-starter`), or restart it (`systemctl restart mcp-starter`).',
+          }),
+        );
+      }, limitMs);
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         reject(connectError(socketPath, err));
@@ -160,103 +175,79 @@ export class ControlClient {
 
   /** Sends one request and resolves with its validated result; rejects with an AppError. */
   async call<M extends MethodName>(method: M, params: RpcParams<M>, timeoutMs: number): Promise<RpcResult<M>> {
-    const raw = await this.send(method, params, timeoutMs);
-    const schema: z.ZodType<RpcResult<M>> = RESULTS[method];
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) throw notUnderstood('a result', method, issuesOf(parsed.error));
-    return parsed.data;
+    this.current = method;
+    let raw: unknown;
+    try {
+      raw = await this.rpc
+        .timeout(timeoutMs, (id) => createJSONRPCErrorResponse(id, CLIENT_SIDE_CODE, 'timed out', TIMED_OUT))
+        .request(method, params);
+    } catch (err) {
+      throw this.callError(method, timeoutMs, err);
+    }
+    return validResult(method, raw);
   }
 
   close(): void {
     this.socket.destroy();
   }
 
-  private send(method: MethodName, params: unknown, timeoutMs: number): Promise<unknown> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(
-          new AppError(
-            'E_NOT_RUNNING',
-            `mcp-starterd did not answer \`${method}\` within ${formatSeconds(timeoutMs)} (socket ${this.socketPath}).`,
-            {
-              hint:
-                'It may be hung or still busy: the operation can still finish inside the daemon, so check `mcp-starterctl status`, and its log. ' +
-                'Give a slow operation longer with MCP_STARTER_CTL_TIMEOUT_MS=<milliseconds>.',
-            },
-          ),
-        );
-      }, timeoutMs);
-      this.pending.set(id, { method, resolve, reject, timer });
-      const request = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
-      this.socket.write(`${JSON.stringify(request)}\n`);
-    });
-  }
-
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    if (this.buffer.length > MAX_RESPONSE_BYTES) {
-      this.fail(notUnderstood('a line', this.firstPendingMethod(), `longer than ${MAX_RESPONSE_BYTES} bytes`));
-      this.socket.destroy();
-      return;
+  private callError(method: string, timeoutMs: number, err: unknown): AppError {
+    if (err instanceof JSONRPCErrorException && err.data === TIMED_OUT) {
+      return new AppError(
+        'E_NOT_RUNNING',
+        `mcp-starterd did not answer \`${method}\` within ${formatSeconds(timeoutMs)} (socket ${this.socketPath}).`,
+        {
+          hint:
+            'It may be hung or still busy: the operation can still finish inside the daemon, so check `mcp-starterctl status`, and its log. ' +
+            'Give a slow operation longer with MCP_STARTER_CTL_TIMEOUT_MS=<milliseconds>.',
+        },
+      );
     }
-    let newline: number;
-    while ((newline = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, newline).trim();
-      this.buffer = this.buffer.slice(newline + 1);
-      if (line !== '') this.onLine(line);
-    }
+    if (err instanceof JSONRPCErrorException && err.code !== CLIENT_SIDE_CODE) return fromRpcError(method, err);
+    return this.closedError ?? this.lost(err instanceof Error ? err.message : String(err));
   }
 
   private onLine(line: string): void {
+    if (line.trim() === '') return;
     let message: unknown;
     try {
       message = JSON.parse(line);
     } catch {
-      this.fail(notUnderstood('a line', this.firstPendingMethod(), `not JSON: ${JSON.stringify(line.slice(0, 80))}`));
-      this.socket.destroy();
+      this.fail(notUnderstood('a line', this.current, `not JSON: ${JSON.stringify(line.slice(0, 80))}`));
       return;
     }
-    const error = ErrorResponse.safeParse(message);
-    if (error.success) return this.settle(error.data.id, (p) => p.reject(fromRpcError(p.method, error.data.error)));
-    const result = ResultResponse.safeParse(message);
-    if (result.success) return this.settle(result.data.id, (p) => p.resolve(result.data.result));
-    const notification = Notification.safeParse(message);
-    if (notification.success) return this.onNotification(notification.data.method, notification.data.params);
-    this.fail(notUnderstood('a message', this.firstPendingMethod(), 'not a JSON-RPC 2.0 response'));
-    this.socket.destroy();
-  }
-
-  private settle(id: z.infer<typeof Id>, action: (pending: Pending) => void): void {
-    // An answer to nothing we asked (or to a request that already timed out) changes nothing:
-    // the timeout already told the caller.
-    if (typeof id !== 'number') return;
-    const pending = this.pending.get(id);
-    if (!pending) return;
-    clearTimeout(pending.timer);
-    this.pending.delete(id);
-    action(pending);
-  }
-
-  private firstPendingMethod(): string {
-    return this.pending.values().next().value?.method ?? 'a request';
+    if (!isRecord(message) || message['jsonrpc'] !== '2.0') {
+      this.fail(notUnderstood('a message', this.current, 'not a JSON-RPC 2.0 message'));
+      return;
+    }
+    if (isJSONRPCResponse(message)) {
+      const error: unknown = message.error;
+      if (error !== undefined && !(isRecord(error) && typeof error['code'] === 'number' && typeof error['message'] === 'string')) {
+        this.fail(notUnderstood('an error', this.current, 'its `error` is not {code, message}'));
+        return;
+      }
+      // An answer to nothing we asked (or to a request that already timed out) changes nothing.
+      this.rpc.receive(message);
+      return;
+    }
+    if (typeof message['method'] === 'string' && message['id'] === undefined) {
+      this.onNotification(message['method'], message['params']);
+      return;
+    }
+    this.fail(notUnderstood('a message', this.current, 'not a JSON-RPC 2.0 response'));
   }
 
   private lost(what: string): AppError {
-    return new AppError('E_NOT_RUNNING', `mcp-starterd stopped answering: ${what} before answering \`${this.firstPendingMethod()}\`.`, {
+    return new AppError('E_NOT_RUNNING', `mcp-starterd stopped answering: ${what} before answering \`${this.current}\`.`, {
       hint: 'It may have crashed or been restarted: `mcp-starterctl status` shows whether it is back, and its log why it went away.',
     });
   }
 
+  /** The connection is done: every request in flight (and any later one) fails with `err`. */
   private fail(err: AppError): void {
     this.closedError ??= err;
-    for (const [id, pending] of this.pending) {
-      clearTimeout(pending.timer);
-      this.pending.delete(id);
-      pending.reject(err);
-    }
+    this.rpc.rejectAllPendingRequests(err.message);
+    this.socket.destroy();
   }
 }
 
@@ -275,6 +266,6 @@ export async function callDaemon<M extends MethodName>(
   }
 }
 
-function formatSeconds(ms: number): string {
+export function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

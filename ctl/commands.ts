@@ -1,22 +1,31 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AppError, EXIT, type ExitCode } from '../shared/errors.js';
 import type { DataPaths } from '../shared/paths.js';
-import { EmergencyStopParams, StopParams, type MethodName } from '../shared/schemas/rpc.js';
+import type { MethodName, StatusResult } from '../shared/schemas/rpc.js';
 import { UsageError, usageHint, usageMessage } from './args.js';
-import { callDaemon, type RpcParams, type RpcResult } from './client.js';
+import type { ConfigValidateArgs, LearnerName } from './params.js';
+import { callDaemon, ControlClient, type RpcParams, type RpcResult } from './client.js';
+import { renderConfigValidate } from './render/config.js';
 import { renderEmergencyStop } from './render/emergency.js';
 import { renderLearnerAdded, renderLearnerRevoked, renderLearners } from './render/learners.js';
 import { renderReload, renderRestart, renderStart, renderStop } from './render/lifecycle.js';
 import { renderStatus } from './render/status.js';
+import { reloadWaiting, restartWaiting, startWaiting, stopWaiting } from './render/waiting.js';
+import { reloadBudgetMs, restartBudgetMs, startBudgetMs, STATUS_MS, stopBudgetMs } from './waits.js';
 
 /** What a command gets besides its params: where the daemon and the data are. */
 export interface Context {
   paths: DataPaths;
   socket: string;
+  /** --config, else MCP_STARTER_CONFIG: the file the daemon is told to load (undefined: defaults and environment). */
+  configFile: string | undefined;
+  env: NodeJS.ProcessEnv;
   /** MCP_STARTER_CTL_TIMEOUT_MS: replaces every command's own wait for the daemon. */
   timeoutOverrideMs: number | undefined;
   /** A note for stderr (never stdout, so `--json` output stays one document). */
   warn: (text: string) => void;
+  /** Says on the terminal what a wait is for, until the returned function ends it. */
+  waiting: (text: string) => () => void;
 }
 
 export type Outcome =
@@ -44,24 +53,49 @@ export interface Command {
   execute(input: Record<string, unknown>, ctx: Context): Promise<Outcome>;
 }
 
+/**
+ * How a command reads argv (its flags, and positionals by name). A command that takes none needs
+ * no schema, so `status` never loads zod (issue 7); the others load theirs from params.ts.
+ */
+type Params<A> = { kind: 'none'; value: A } | { kind: 'schema'; load: () => Promise<z.ZodType<A>> };
+
+const NONE: Params<undefined> = { kind: 'none', value: undefined };
+
+/** A command's argv schema, loaded from params.ts when the command runs. */
+function schema<A>(load: () => Promise<z.ZodType<A>>): Params<A> {
+  return { kind: 'schema', load };
+}
+
+const argvSchemas = (): Promise<typeof import('./params.js')> => import('./params.js');
+
 interface Spec<A, R> {
   name: string;
   usage: string;
   summary: string;
   details?: string;
   positionals?: readonly string[];
-  /** argv (flags, and positionals by name) → params; strict, so a flag the command does not take is a usage error. */
-  params: z.ZodType<A>;
+  params: Params<A>;
   run: Runner<A, R>;
   render: (result: R) => string;
+  /** What `--json` prints, when it is not the result itself. */
+  json?: (result: R) => unknown;
   /** 0 unless the answer is bad (DESIGN: exit 1). */
   exit?: (result: R) => ExitCode;
   /** Said on stderr with `--json`, where the human text (which says it) is not shown. */
   jsonWarning?: string;
 }
 
-function parseParams<A>(spec: { name: string; usage: string; params: z.ZodType<A> }, input: Record<string, unknown>): A {
-  const parsed = spec.params.safeParse(input);
+type Usage = { name: string; usage: string };
+
+async function readParams<A>(spec: Usage & { params: Params<A> }, input: Record<string, unknown>): Promise<A> {
+  const { params } = spec;
+  if (params.kind === 'none') {
+    const extra = Object.keys(input);
+    if (extra.length > 0)
+      throw new UsageError(`\`${spec.name}\` does not take ${extra.map((k) => `--${k}`).join(', ')}.`, spec.name, usageHint(spec));
+    return params.value;
+  }
+  const parsed = (await params.load()).safeParse(input);
   if (!parsed.success) throw new UsageError(usageMessage(spec, parsed.error), spec.name, usageHint(spec));
   return parsed.data;
 }
@@ -85,35 +119,35 @@ function command<A, R>(spec: Spec<A, R>): Command {
   return {
     ...describe(spec),
     async execute(input, ctx) {
-      const result = await spec.run.run(parseParams(spec, input), ctx);
-      return { kind: 'result', result, human: spec.render(result), exit: spec.exit?.(result) ?? EXIT.ok, jsonWarning: spec.jsonWarning };
+      const result = await spec.run.run(await readParams(spec, input), ctx);
+      return {
+        kind: 'result',
+        result: spec.json ? spec.json(result) : result,
+        human: spec.render(result),
+        exit: spec.exit?.(result) ?? EXIT.ok,
+        jsonWarning: spec.jsonWarning,
+      };
     },
   };
 }
 
 /** A command that owns stdout (a protocol bridge): no rendering, its result is the exit code. */
-function streamCommand<A>(spec: Omit<Spec<A, number>, 'render' | 'exit' | 'jsonWarning'>): Command {
+function streamCommand<A>(spec: Omit<Spec<A, number>, 'render' | 'exit' | 'jsonWarning' | 'json'>): Command {
   return {
     ...describe(spec),
     async execute(input, ctx) {
-      return { kind: 'exit', exit: await spec.run.run(parseParams(spec, input), ctx) };
+      return { kind: 'exit', exit: await spec.run.run(await readParams(spec, input), ctx) };
     },
   };
 }
 
-// How long to wait for the daemon. ctl does not read the daemon's config, so these follow
-// DESIGN's defaults (drain 30 s, kill 5 s, ready 15 s) plus a margin; MCP_STARTER_CTL_TIMEOUT_MS
-// replaces them when a daemon is configured with longer ones.
-const STATUS_MS = 5_000;
-const DRAIN_MS = 30_000;
-const KILL_MS = 5_000;
-const READY_MS = 15_000;
-const MARGIN_MS = 15_000;
+/** An emergency stop kills without waiting; its backup of the learning database takes the time. */
+const EMERGENCY_MS = 60_000;
 
 /** Asks the daemon; `fallback` answers instead when it is not running (exit 3 otherwise). */
 function daemon<M extends MethodName>(
   method: M,
-  budgetMs: (params: RpcParams<M>) => number,
+  budgetMs: number,
   fallback?: (params: RpcParams<M>, ctx: Context) => Promise<RpcResult<M>>,
 ): Runner<RpcParams<M>, RpcResult<M>> {
   return {
@@ -121,11 +155,38 @@ function daemon<M extends MethodName>(
     offline: fallback ? 'fallback' : 'never',
     async run(params, ctx) {
       try {
-        return await callDaemon(ctx.socket, method, params, ctx.timeoutOverrideMs ?? budgetMs(params));
+        return await callDaemon(ctx.socket, method, params, ctx.timeoutOverrideMs ?? budgetMs);
       } catch (err) {
         if (!fallback || !(err instanceof AppError) || err.code !== 'E_NOT_RUNNING') throw err;
         ctx.warn(`${err.message} Acting without it, from the files in ${ctx.paths.dataDir}.`);
         return fallback(params, ctx);
+      }
+    },
+  };
+}
+
+/**
+ * A lifecycle verb: asks `status` first, then waits for the verb as long as the daemon's own
+ * timeouts imply (never ctl's guess), saying on a terminal what it waits for.
+ */
+function lifecycle<M extends 'start' | 'stop' | 'restart' | 'config.reload'>(
+  method: M,
+  plan: (params: RpcParams<M>, status: StatusResult) => { budgetMs: number; says: string | undefined },
+): Runner<RpcParams<M>, RpcResult<M>> {
+  return {
+    rpc: method,
+    offline: 'never',
+    async run(params, ctx) {
+      const client = await ControlClient.connect(ctx.socket, ctx.timeoutOverrideMs ?? STATUS_MS);
+      let done = (): void => undefined;
+      try {
+        const status = await client.call('status', undefined, ctx.timeoutOverrideMs ?? STATUS_MS);
+        const { budgetMs, says } = plan(params, status);
+        if (says !== undefined) done = ctx.waiting(says);
+        return await client.call(method, params, ctx.timeoutOverrideMs ?? budgetMs);
+      } finally {
+        done();
+        client.close();
       }
     },
   };
@@ -136,65 +197,34 @@ function dataDir<A, R>(run: (params: A, ctx: Context) => Promise<R>): Runner<A, 
   return { rpc: undefined, offline: 'always', run };
 }
 
-const NoParams = z.strictObject({}).transform(() => undefined);
-
-function seconds(flag: string) {
-  return z
-    .string()
-    .regex(/^\d+(\.\d+)?$/, `--${flag} takes a number of seconds, e.g. --${flag} 30.`)
-    .transform(Number)
-    .refine((s) => s <= 3600, `--${flag} can be at most 3600 seconds (one hour).`)
-    .transform((s) => Math.round(s * 1000));
-}
-
-const StopArgs = z
-  .strictObject({ timeout: seconds('timeout').optional(), force: z.boolean().optional() })
-  .transform((a): z.input<typeof StopParams> => ({ timeoutMs: a.timeout, force: a.force }))
-  .pipe(StopParams.unwrap());
-
-const LearnerName = z.strictObject({
-  name: z.string({ error: 'Say which learner: NAME, e.g. alice.' }),
-});
-type LearnerName = z.output<typeof LearnerName>;
-
-const isUp = (state: string): boolean => state === 'running' || state === 'starting';
-const stopBudgetMs = (params: RpcParams<'stop'>): number => (params?.timeoutMs ?? DRAIN_MS) + KILL_MS + MARGIN_MS;
+/** Running, or on the way there: what `start` and `restart` count as success. */
+const isUp = (state: string): boolean => state === 'running' || state === 'starting' || state === 'reloading';
+/** Serving learners: a reload's old server serves until the new one takes over. */
+const isServing = (state: string): boolean => state === 'running' || state === 'reloading';
 
 /** The command table: everything ctl does is a row here. */
-/**
- * The supervised server's URL from the daemon. With the daemon down, the default address: the
- * bridge then answers each request with "cannot reach … is mcp-starterd running?", which the
- * client shows, instead of a process that exits before it said anything.
- */
-async function supervisedUrl(ctx: Context): Promise<string> {
-  try {
-    return (await callDaemon(ctx.socket, 'status', undefined, ctx.timeoutOverrideMs ?? STATUS_MS)).url;
-  } catch (err) {
-    if (!(err instanceof AppError) || err.code !== 'E_NOT_RUNNING') throw err;
-    const url = `http://127.0.0.1:${process.env['MCP_STARTER_SERVER_PORT'] ?? '8000'}/mcp`;
-    ctx.warn(`${err.message} Bridging to ${url}; requests fail until the daemon is started.`);
-    return url;
-  }
-}
-
 export const COMMANDS: readonly Command[] = [
   command({
     name: 'status',
     usage: 'status [--json]',
     summary: 'Show the MCP server\u2019s state, URL and active learners',
-    details: 'Exit code 0 when the MCP server is running, 1 in any other state (stopped, starting, draining, backoff, fatal).',
-    params: NoParams,
-    run: daemon('status', () => STATUS_MS),
+    details:
+      'Exit code 0 when the MCP server serves learners (running, or reloading: the old server serves until the new one\n' +
+      'takes over), 1 in any other state (stopped, starting, draining, backoff, fatal).',
+    params: NONE,
+    run: daemon('status', STATUS_MS),
     render: renderStatus,
-    exit: (r) => (r.child.state === 'running' ? EXIT.ok : EXIT.bad),
+    exit: (r) => (isServing(r.child.state) ? EXIT.ok : EXIT.bad),
   }),
   command({
     name: 'start',
     usage: 'start [--json]',
     summary: 'Start the MCP server (also after a crash loop stopped it)',
-    details: 'Exit code 1 when the server did not come up (it is in backoff or fatal: `status` says why).',
-    params: NoParams,
-    run: daemon('start', () => READY_MS + MARGIN_MS),
+    details:
+      'Waits as long as the daemon\u2019s ready timeout allows. Exit code 1 when the server did not come up\n' +
+      '(it is in backoff or fatal: `status` says why).',
+    params: NONE,
+    run: lifecycle('start', (_params, status) => ({ budgetMs: startBudgetMs(status), says: startWaiting(status) })),
     render: renderStart,
     exit: (r) => (isUp(r.state) ? EXIT.ok : EXIT.bad),
   }),
@@ -203,10 +233,12 @@ export const COMMANDS: readonly Command[] = [
     usage: 'stop [--timeout S] [--force] [--json]',
     summary: 'Stop the MCP server safely: let learners and requests finish first',
     details:
-      '--timeout S  wait up to S seconds for in-flight requests and active learners (default: the daemon\u2019s drain timeout, 30 s)\n' +
-      '--force      do not wait: SIGTERM at once, SIGKILL after the kill timeout',
-    params: StopArgs,
-    run: daemon('stop', stopBudgetMs),
+      '--timeout S  wait up to S seconds for in-flight requests and active learners (default: the daemon\u2019s drain\n' +
+      '             timeout, drain.timeoutMs, 30 s unless configured)\n' +
+      '--force      do not wait: SIGTERM at once, SIGKILL after the kill timeout\n' +
+      'ctl waits as long as the daemon\u2019s timeouts imply (from `status`), and on a terminal says what for.',
+    params: schema(async () => (await argvSchemas()).StopArgs),
+    run: lifecycle('stop', (params, status) => ({ budgetMs: stopBudgetMs(params, status), says: stopWaiting(params, status) })),
     render: renderStop,
   }),
   command({
@@ -214,8 +246,11 @@ export const COMMANDS: readonly Command[] = [
     usage: 'restart [--timeout S] [--force] [--json]',
     summary: 'Stop the MCP server safely, then start it again',
     details: 'Takes the same --timeout and --force as stop. Exit code 1 when the server did not come back up.',
-    params: StopArgs,
-    run: daemon('restart', (p) => stopBudgetMs(p) + READY_MS),
+    params: schema(async () => (await argvSchemas()).StopArgs),
+    run: lifecycle('restart', (params, status) => ({
+      budgetMs: restartBudgetMs(params, status),
+      says: restartWaiting(params, status),
+    })),
     render: renderRestart,
     exit: (r) => (isUp(r.child.state) ? EXIT.ok : EXIT.bad),
   }),
@@ -223,8 +258,8 @@ export const COMMANDS: readonly Command[] = [
     name: 'reload',
     usage: 'reload [--json]',
     summary: 'Re-read the config and hand over to a new server process with no downtime',
-    params: NoParams,
-    run: daemon('config.reload', () => DRAIN_MS + KILL_MS + READY_MS + MARGIN_MS),
+    params: NONE,
+    run: lifecycle('config.reload', (_params, status) => ({ budgetMs: reloadBudgetMs(status), says: reloadWaiting(status) })),
     render: renderReload,
   }),
   command({
@@ -235,35 +270,46 @@ export const COMMANDS: readonly Command[] = [
       'With mcp-starterd down this still works: it kills the server named by the pid file (only if that\n' +
       'process really is mcp-starter-server), writes the active-learners file and takes the backup itself.\n' +
       'Exit code 1 when the backup failed.',
-    params: z
-      .strictObject({ reason: z.string().max(500, '--reason can be at most 500 characters.').optional() })
-      .transform((a): z.input<typeof EmergencyStopParams> => ({ reason: a.reason }))
-      .pipe(EmergencyStopParams.unwrap()),
-    run: daemon(
-      'emergencyStop',
-      () => 30_000,
-      async (params, ctx) => (await import('./offline.js')).emergencyStopOffline(ctx.paths, params?.reason, ctx.warn),
+    params: schema(async () => (await argvSchemas()).EmergencyStopArgs),
+    run: daemon('emergencyStop', EMERGENCY_MS, async (params, ctx) =>
+      (await import('./offline.js')).emergencyStopOffline(ctx.paths, params?.reason, ctx.warn),
     ),
     render: renderEmergencyStop,
     exit: (r) => (r.backupError === null ? EXIT.ok : EXIT.bad),
   }),
+  command({
+    name: 'config validate',
+    usage: 'config validate [FILE] [--json]',
+    summary: 'Check a config file (or the config the daemon would load) without the daemon',
+    details:
+      'With FILE: checks that file as written. Without: the file from --config or MCP_STARTER_CONFIG (none: the\n' +
+      'defaults) with the MCP_STARTER_<KEY> environment overrides applied, as mcp-starterd would load it.\n' +
+      'Lists every problem with its key and what to do. Exit code 2 when there is any.',
+    positionals: ['file'],
+    params: schema(async () => (await argvSchemas()).ConfigValidateArgs),
+    run: dataDir(async (params: ConfigValidateArgs, ctx) => (await import('./config-validate.js')).validateConfig(params, ctx)),
+    render: renderConfigValidate,
+    json: (r) => r.result,
+    exit: (r) => (r.result.valid ? EXIT.ok : EXIT.usage),
+  }),
   streamCommand({
     name: 'connect',
-    usage: 'connect [--url URL] [--token TOKEN]',
+    usage: 'connect [--url URL] [--token-file FILE]',
     summary: 'Bridge a stdio MCP client to the supervised HTTP server',
     details:
       'For clients that only launch servers over stdio: put `mcp-starterctl connect` in their config.\n' +
-      'Without --url it asks mcp-starterd for the server\u2019s URL. stdout carries the protocol only.',
-    params: z.strictObject({
-      url: z.string().min(1, '--url needs the server\u2019s address, e.g. http://127.0.0.1:8000/mcp').optional(),
-      token: z.string().min(1, '--token needs the token `learners add` printed').optional(),
-    }),
+      'Without --url it asks mcp-starterd for the server\u2019s URL; with the daemon down it bridges to the address in\n' +
+      'the config (--config or MCP_STARTER_CONFIG; server.host and server.port, 127.0.0.1:8000 by default).\n' +
+      'A learner token comes from MCP_STARTER_TOKEN or --token-file FILE (--token TOKEN works too, but any user\n' +
+      'on the machine can read it in the process list). stdout carries the protocol only.',
+    params: schema(async () => (await argvSchemas()).ConnectArgs),
     run: {
       rpc: 'status',
-      offline: 'never',
+      offline: 'fallback',
       async run(params, ctx) {
+        const target = await (await import('./connect-target.js')).connectTarget(params, ctx);
         const { runConnect } = await import('./connect.js');
-        return runConnect({ url: params.url ?? (await supervisedUrl(ctx)), token: params.token });
+        return runConnect(target);
       },
     },
   }),
@@ -272,7 +318,7 @@ export const COMMANDS: readonly Command[] = [
     usage: 'learners add NAME [--json]',
     summary: 'Add a learner and print their access token (shown once)',
     positionals: ['name'],
-    params: LearnerName,
+    params: schema(async () => (await argvSchemas()).LearnerName),
     run: dataDir(async ({ name }: LearnerName, ctx) => (await import('./offline.js')).learnersAdd(ctx.paths, name)),
     render: renderLearnerAdded,
     jsonWarning: 'The token in this output is shown only once: store it now (only its hash is kept).',
@@ -281,7 +327,7 @@ export const COMMANDS: readonly Command[] = [
     name: 'learners list',
     usage: 'learners list [--json]',
     summary: 'List learners with their token state and last activity',
-    params: NoParams,
+    params: NONE,
     run: dataDir(async (_params, ctx) => (await import('./offline.js')).learnersList(ctx.paths)),
     render: renderLearners,
   }),
@@ -290,7 +336,7 @@ export const COMMANDS: readonly Command[] = [
     usage: 'learners revoke NAME [--json]',
     summary: 'Revoke a learner\u2019s token at once (their progress is kept)',
     positionals: ['name'],
-    params: LearnerName,
+    params: schema(async () => (await argvSchemas()).LearnerName),
     run: dataDir(async ({ name }: LearnerName, ctx) => (await import('./offline.js')).learnersRevoke(ctx.paths, name)),
     render: renderLearnerRevoked,
   }),

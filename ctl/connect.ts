@@ -231,8 +231,8 @@ class Bridge {
     const said = serverMessage(err);
     if (err.status === 401 || err.status === 403) {
       const hint = this.options.token
-        ? 'the token given with --token was not accepted; the operator can issue a new one with `mcp-starterctl learners add NAME`'
-        : 'pass a learner token: `mcp-starterctl connect --token TOKEN` (the operator issues one with `mcp-starterctl learners add NAME`)';
+        ? 'the learner token was not accepted; the operator can issue a new one with `mcp-starterctl learners add NAME`'
+        : 'give a learner token: MCP_STARTER_TOKEN=TOKEN in the client\u2019s env, or --token-file FILE (`mcp-starterctl connect --token TOKEN` works too, but shows it in the process list); the operator issues one with `mcp-starterctl learners add NAME`';
       return new AppError('E_UNAUTHORIZED', `${url} refused the request (HTTP ${err.status}): ${said.message}`, { hint, cause: err });
     }
     if (err.status === 503) {

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { z } from 'zod';
 import { AppError, EXIT, toAppError } from '../shared/errors.js';
 import { dataPaths, resolveDataDir } from '../shared/paths.js';
 import { version } from '../shared/version.js';
@@ -7,31 +6,30 @@ import { commandInput, parseArgv, resolveCommand, UsageError, type Argv } from '
 import { COMMANDS, type Context } from './commands.js';
 import { renderCommandHelp, renderHelp } from './render/help.js';
 import { printError, printJson, printNote, printStack, printText } from './render/output.js';
+import { showWaiting } from './render/waiting.js';
 
-const TimeoutEnv = z
-  .string()
-  .regex(/^\d+$/)
-  .transform(Number)
-  .refine((ms) => ms > 0)
-  .optional();
+/** MCP_STARTER_CTL_TIMEOUT_MS: whole milliseconds, more than 0 (checked without zod: it is on every call's path). */
+function timeoutOverrideMs(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env['MCP_STARTER_CTL_TIMEOUT_MS'];
+  if (raw === undefined || raw === '') return undefined;
+  const ms = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (ms > 0) return ms;
+  throw new AppError('E_CONFIG_INVALID', `MCP_STARTER_CTL_TIMEOUT_MS="${raw}" is not a number of milliseconds.`, {
+    hint: 'Set it to a whole number such as 120000 (two minutes), or unset it to use each command\u2019s own wait.',
+  });
+}
 
 function contextFor(argv: Argv, env: NodeJS.ProcessEnv): Context {
-  const timeout = TimeoutEnv.safeParse(env['MCP_STARTER_CTL_TIMEOUT_MS'] || undefined);
-  if (!timeout.success) {
-    throw new AppError(
-      'E_CONFIG_INVALID',
-      `MCP_STARTER_CTL_TIMEOUT_MS="${env['MCP_STARTER_CTL_TIMEOUT_MS'] ?? ''}" is not a number of milliseconds.`,
-      {
-        hint: 'Set it to a whole number such as 120000 (two minutes), or unset it to use each command\u2019s own wait.',
-      },
-    );
-  }
   const paths = dataPaths(resolveDataDir({ flag: argv.globals['data-dir'], env }));
+  const configFromEnv = env['MCP_STARTER_CONFIG'];
   return {
     paths,
     socket: argv.globals.socket ?? paths.socket,
-    timeoutOverrideMs: timeout.data,
+    configFile: argv.globals.config ?? (configFromEnv === '' ? undefined : configFromEnv),
+    env,
+    timeoutOverrideMs: timeoutOverrideMs(env),
     warn: printNote,
+    waiting: (text) => showWaiting(text),
   };
 }
 

@@ -1,9 +1,10 @@
-import type { ChildState, ChildStatus, StatusResult } from '../../shared/schemas/rpc.js';
+import type { ChildState, ChildStatus, Operation, OperationName, StatusResult } from '../../shared/schemas/rpc.js';
 import { duration, localTime, paint, plural, relative, rows, type Color } from './format.js';
 
 const LOOK: Record<ChildState, { symbol: string; color: Color; says: string }> = {
   running: { symbol: '\u25cf', color: 'green', says: 'serving learners' },
   starting: { symbol: '\u25d0', color: 'yellow', says: 'starting up, not serving yet' },
+  reloading: { symbol: '\u25d2', color: 'yellow', says: 'handing over to a new server process; the old one serves until then' },
   draining: { symbol: '\u25d1', color: 'yellow', says: 'finishing requests before it stops' },
   stopped: { symbol: '\u25cb', color: 'dim', says: 'not running' },
   backoff: { symbol: '\u21bb', color: 'yellow', says: 'crashed; waiting to restart' },
@@ -59,6 +60,36 @@ export function renderChild(child: ChildStatus, nowMs = Date.now()): string {
   return [headline(child, nowMs), ...(facts.length > 0 ? [rows(facts)] : []), ...troubleNotes(child)].join('\n');
 }
 
+const DOING: Record<OperationName, string> = {
+  start: 'start',
+  stop: 'stop',
+  restart: 'restart',
+  reload: 'reload (handover to a new server process)',
+  'emergency-stop': 'emergency stop',
+  'crash-restart': 'restart after a crash',
+  'probe-restart': 'restart after failed health probes',
+  shutdown: 'daemon shutdown',
+};
+
+/** "reload (handover …) in progress for 2.1 s (since 2026-11-25 14:03)" */
+function operation(op: NonNullable<Operation>, nowMs: number): string {
+  const since = Date.parse(op.since);
+  const age = Number.isNaN(since) ? '' : ` for ${duration(nowMs - since)} (since ${localTime(op.since)})`;
+  return `${paint('yellow', DOING[op.name])} in progress${age}`;
+}
+
+/** The operation in progress, active alerts, and other server processes alive (a reload's new one, old ones still draining). */
+function activityFacts(status: StatusResult, nowMs: number): Array<[string, string]> {
+  const facts: Array<[string, string]> = [];
+  if (status.operation !== null) facts.push(['operation', operation(status.operation, nowMs)]);
+  for (const alert of status.alerts) {
+    facts.push(['alert', `${paint('red', alert.message)} (${alert.rule}, since ${relative(alert.since, nowMs)}) \u2192 ${alert.hint}`]);
+  }
+  const others = status.child.otherPids;
+  if (others.length > 0) facts.push(['also alive', `${others.map((pid) => `pid ${pid}`).join(', ')} (handing over or draining)`]);
+  return facts;
+}
+
 function percent(share: number | null): string {
   return share === null ? 'not measured yet' : `${(share * 100).toFixed(share >= 0.9995 ? 0 : 2)} %`;
 }
@@ -68,15 +99,21 @@ function availability(a: StatusResult['availability']): string {
   return `${percent(a.h24)} last 24 h \u00b7 ${percent(a.d7)} last 7 d`;
 }
 
+function timeouts(t: StatusResult['daemon']['timeouts']): string {
+  return `drain ${duration(t.drainMs)} \u00b7 kill ${duration(t.killMs)} \u00b7 ready ${duration(t.readyMs)}`;
+}
+
 export function renderStatus(status: StatusResult): string {
   const nowMs = Date.now();
   const { daemon } = status;
   const facts: Array<[string, string]> = [
+    ...activityFacts(status, nowMs),
     ...troubleFacts(status.child, nowMs),
     ['url', status.url],
     ['learners', `${status.activeLearners} active \u00b7 ${plural(status.inFlight, 'request')} in flight`],
     ['availability', availability(status.availability)],
     ['daemon', `mcp-starterd ${daemon.version} \u00b7 pid ${daemon.pid} \u00b7 up ${duration(daemon.uptimeMs)}`],
+    ['timeouts', timeouts(daemon.timeouts)],
     ['data dir', daemon.dataDir],
   ];
   return [headline(status.child, nowMs), rows(facts), ...troubleNotes(status.child)].join('\n');
