@@ -1,5 +1,5 @@
 // Daemon benchmarks (npm run bench runs them after the server's): crash-to-healthy beside the
-// cold-start floor, `ctl status` round trip beside `node -e 0`, and the daemon's idle RSS and CPU.
+// cold-start floor, and the daemon's idle RSS and CPU (`ctl status` beside `node -e 0`: bench/ctl.ts).
 // Everything runs the compiled JS (as production does) on 127.0.0.1, in temp dirs it removes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,7 +12,6 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env['BENCH_CRASH_RUNS'] ?? 10);
 const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 60);
-const CTL_RUNS = Number(process.env['BENCH_CTL_RUNS'] ?? 20);
 const GUARD_MS = 20_000;
 
 const started: ChildProcess[] = [];
@@ -138,16 +137,6 @@ async function crashToHealthy(): Promise<{ times: number[]; failed: number }> {
   });
 }
 
-function timeCommand(args: string[], runs: number): number[] {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    spawnSync(process.execPath, args, { stdio: 'ignore' });
-    times.push(performance.now() - t0);
-  }
-  return times;
-}
-
 function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
@@ -164,9 +153,7 @@ async function main(): Promise<void> {
   }
   const floor = await coldStartFloor();
   const { times: crash, failed: crashFailed } = await crashToHealthy();
-  const { ctl, bare, idle } = await withDaemon(async ({ proc, dataDir }) => {
-    const ctlTimes = timeCommand([join(ROOT, 'dist/ctl/main.js'), '--data-dir', dataDir, 'status'], CTL_RUNS);
-    const bareTimes = timeCommand(['-e', '0'], CTL_RUNS);
+  const { idle } = await withDaemon(async ({ proc, dataDir }) => {
     const pid = proc.pid!;
     const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
     const ticks0 = cpuTicks(pid);
@@ -174,7 +161,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
     const seconds = (performance.now() - t0) / 1000;
     const cpuPercent = ((cpuTicks(pid) - ticks0) / hz / seconds) * 100;
-    return { ctl: ctlTimes, bare: bareTimes, idle: { rss: rssMb(pid), cpuPercent, seconds, childRss: rssMb(childPid(dataDir)) } };
+    return { idle: { rss: rssMb(pid), cpuPercent, seconds, childRss: rssMb(childPid(dataDir)) } };
   });
   const f = (n: number): string => n.toFixed(1);
   const crashOverFloor = median(crash) - median(floor);
@@ -182,10 +169,6 @@ async function main(): Promise<void> {
   console.log(`  cold start of the server to first 200 (floor), median of ${RUNS}:  ${f(median(floor))} ms`);
   console.log(
     `  crash-to-healthy (request sent at the SIGKILL → its 200), median of ${RUNS}: ${f(median(crash))} ms, max ${f(Math.max(...crash))} ms, ${crashFailed} of ${RUNS} not answered 200  (floor ${crashOverFloor >= 0 ? '+' : ''}${f(crashOverFloor)} ms; aim ≤ floor + 50 ms: ${crashOverFloor <= 50 ? 'met' : 'NOT met'})`,
-  );
-  console.log(`  ctl status round trip, median of ${CTL_RUNS}:                            ${f(median(ctl))} ms`);
-  console.log(
-    `  node -e 0, median of ${CTL_RUNS}:                                        ${f(median(bare))} ms  (ratio ${(median(ctl) / median(bare)).toFixed(2)}×; aim ≤ 1.5×: ${median(ctl) / median(bare) <= 1.5 ? 'met' : 'NOT met'})`,
   );
   console.log(
     `  daemon idle RSS:                                               ${f(idle.rss)} MB  (aim ≤ 50 MB: ${idle.rss <= 50 ? 'met' : 'NOT met'}; server child ${f(idle.childRss)} MB)`,

@@ -6,7 +6,7 @@ export const USAGE = `Usage: mcp-starterd [--config FILE] [--data-dir DIR] [--po
 Supervises mcp-starter-server: starts it, restarts it on a crash, drains it on stop, and answers
 mcp-starterctl on <data-dir>/mcp-starterd.sock. Runs in the foreground (systemd's way).
 
-  --config FILE    JSON config (every key optional; see etc/mcp-starter.example.json)
+  --config FILE    JSON config (default: $MCP_STARTER_CONFIG; every key optional; see etc/mcp-starter.example.json)
   --data-dir DIR   databases, socket, logs, backups (default: see README)
   --port N         HTTP port for MCP clients (default 8000)`;
 

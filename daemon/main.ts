@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { applyPortOverride, loadConfig } from '../shared/config.js';
 import { AppError, describeError, toAppError } from '../shared/errors.js';
-import { ensureDataDir, resolveDataDir } from '../shared/paths.js';
+import { configFileFrom, ensureDataDir, resolveDataDir } from '../shared/paths.js';
 import { version } from '../shared/version.js';
 import { parseDaemonArgs, USAGE } from './args.js';
 import { banner } from './banner.js';
@@ -13,9 +13,10 @@ async function main(): Promise<void> {
   const args = parseDaemonArgs(process.argv.slice(2));
   if (args.help) return void process.stdout.write(`${USAGE}\n`);
   if (args.version) return void process.stdout.write(`${version()}\n`);
-  const config = applyPortOverride(loadConfig({ file: args.config }), args.port);
+  const configFile = configFileFrom(args.config);
+  const config = applyPortOverride(loadConfig({ file: configFile }), args.port);
   const paths = ensureDataDir(resolveDataDir({ flag: args['data-dir'] }));
-  const daemon = new Daemon({ paths, config, configFile: args.config, portOverride: args.port });
+  const daemon = new Daemon({ paths, config, configFile, portOverride: args.port });
   const shutdown = (signal: string): void => {
     daemon.close(signal).then(
       () => process.exit(0),

@@ -9,7 +9,7 @@ export const USAGE = `Usage: mcp-starter-server [--transport stdio|http] [--host
   --host H            address to bind (default 127.0.0.1; others need server.requireAuth)
   --port N            port to bind (default 8000; 0 picks a free one)
   --data-dir DIR      where the learning database lives (default: see README)
-  --config FILE       JSON config file (every key optional; see etc/mcp-starter.example.json)`;
+  --config FILE       JSON config file (default: $MCP_STARTER_CONFIG; every key optional; see etc/mcp-starter.example.json)`;
 
 /** The operations manual's word for HTTP: today's Streamable HTTP, which streams over SSE. */
 export const SSE_NOTE =

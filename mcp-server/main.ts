@@ -2,7 +2,7 @@
 import { applyPortOverride, inheritedConfig, loadConfig } from '../shared/config.js';
 import { AppError, describeError, toAppError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { ensureDataDir, resolveDataDir } from '../shared/paths.js';
+import { configFileFrom, ensureDataDir, resolveDataDir } from '../shared/paths.js';
 import { version } from '../shared/version.js';
 import { openApp } from './app.js';
 import { parseServerArgs, USAGE } from './args.js';
@@ -25,7 +25,7 @@ async function main(): Promise<number> {
     return 0;
   }
   // Under the daemon the config comes parsed from it; run by hand, from the file and environment.
-  const loaded = (args['listen-handle'] ? inheritedConfig() : undefined) ?? loadConfig({ file: args.config });
+  const loaded = (args['listen-handle'] ? inheritedConfig() : undefined) ?? loadConfig({ file: configFileFrom(args.config) });
   const config = applyPortOverride(
     args.host === undefined ? loaded : { ...loaded, server: { ...loaded.server, host: args.host } },
     args.port,

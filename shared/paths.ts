@@ -104,3 +104,9 @@ export function packageRoot(): string {
   }
   throw new AppError('E_INTERNAL', 'Cannot find the mcp-starter package folder.', { hint: 'Reinstall the package.' });
 }
+
+/** The config file: `--config`, else `MCP_STARTER_CONFIG`, else none (defaults and environment overrides). */
+export function configFileFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const fromEnv = env['MCP_STARTER_CONFIG'];
+  return flag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv);
+}

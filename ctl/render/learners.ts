@@ -30,7 +30,7 @@ export function renderLearnerAdded(result: LearnersAddResult): string {
       `  If it is lost, revoke it (mcp-starterctl learners revoke ${result.learner.name}) and add the learner under a new name.`,
     ),
     '  The learner\u2019s MCP client sends it as the header "Authorization: Bearer <token>";',
-    '  a stdio-only client runs: mcp-starterctl connect --token <token>',
+    '  a stdio-only client runs: mcp-starterctl connect, with MCP_STARTER_TOKEN=<token> in its env (or --token-file FILE)',
   ].join('\n');
 }
 
