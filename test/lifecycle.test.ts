@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { HttpErrorBody } from '../shared/schemas/http.js';
-import { RESULT_SCHEMAS, type EmergencyStopResult, type StatusResult, type StopResult } from '../shared/schemas/rpc.js';
+import { RESULT_SCHEMAS, type EmergencyStopResult, type MethodName, type StatusResult, type StopResult } from '../shared/schemas/rpc.js';
 import { DaemonWatch, FIXTURES, inState, pidAlive, rpc, spawnDaemon, startDaemon, status, waitForStatus } from './daemon-helpers.js';
 import { tempDir, v2HttpClient, WAIT_MS } from './helpers.js';
 
@@ -124,6 +124,30 @@ describe('overlapping lifecycle operations', () => {
     assert.match(restart.error?.message ?? '', /Cannot restart the server now: a reload is in progress/);
     assert.match(restart.error?.data?.hint ?? '', /mcp-starterctl status/);
     assert.ok((await reload).result);
+  });
+});
+
+describe('the control API', () => {
+  test('every method answers what its result schema says', T, async (t) => {
+    const d = await startDaemon(t, tempDir(t));
+    const calls: Array<[MethodName, unknown]> = [
+      ['status', undefined],
+      ['subscribe', { topics: ['state'] }],
+      ['config.reload', undefined],
+      ['restart', {}],
+      ['stop', {}],
+      ['start', undefined],
+      ['emergencyStop', { reason: 'schema check' }],
+    ];
+    const seen = new Set<string>();
+    for (const [method, params] of calls) {
+      const r = await rpc(d.socket, method, params);
+      assert.ok(r.result !== undefined, `${method}: ${JSON.stringify(r.error)}`);
+      const parsed = RESULT_SCHEMAS[method].safeParse(r.result);
+      assert.ok(parsed.success, `${method}: ${parsed.error?.message ?? ''}`);
+      seen.add(method);
+    }
+    assert.deepEqual([...seen].sort(), Object.keys(RESULT_SCHEMAS).sort(), 'every method is covered');
   });
 });
 
