@@ -2,7 +2,7 @@
 // a hostile control-socket client. Each test bounds itself and cleans up what it started.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { get, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -41,6 +41,7 @@ describe('a hung child', () => {
     t.after(() => {
       if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
     });
+    const fdsBefore = readdirSync(`/proc/${d.proc.pid ?? 0}/fd`).length;
     const t0 = performance.now();
     process.kill(pid, 'SIGSTOP');
     const answers = await Promise.all(Array.from({ length: 6 }, () => healthOnce(s.url)));
@@ -49,6 +50,9 @@ describe('a hung child', () => {
     const after = await waitForStatus(d.socket, (x) => x.child.state === 'running' && x.child.pid !== pid);
     assert.equal(after.child.lastExit?.reason, 'hung');
     assert.ok(replacedMs < 15_000, `answered after ${Math.round(replacedMs)} ms`);
+    // The daemon kept its copies of the connections the hung child never took, and let go of them after.
+    const fdsAfter = readdirSync(`/proc/${d.proc.pid ?? 0}/fd`).length;
+    assert.ok(fdsAfter <= fdsBefore + 2, `daemon fds ${fdsBefore} → ${fdsAfter}`);
   });
 });
 
