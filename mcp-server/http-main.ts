@@ -59,8 +59,9 @@ export async function runHttp({
     log,
     health: (): HealthReport => {
       const db = app.databaseOk();
+      const degraded = app.disk.degraded;
       const body: HealthBody = {
-        status: db.ok ? 'ok' : 'degraded',
+        status: db.ok && !degraded ? 'ok' : 'degraded',
         version: version(),
         uptimeMs: Math.round(performance.now() - startedAt),
         inFlight: stats.inFlight,
@@ -68,7 +69,9 @@ export async function runHttp({
         activeLearners: app.deps.activity.activeLearners,
         database: db.ok ? { ok: true } : { ok: false, error: db.error },
         tutorials: db.ok ? db.tutorials : null,
+        ...(degraded ? { degraded } : {}),
       };
+      // A disk that refuses writes still serves reads: degraded, but 200 (see HealthBody).
       return { ok: db.ok, body };
     },
   });

@@ -1,4 +1,19 @@
-import { migrate, openDatabase, type Db, type Migration } from './sqlite.js';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AppError } from './errors.js';
+import {
+  describeDiskFault,
+  diskFaultCode,
+  diskFaultOf,
+  migrate,
+  openDatabase,
+  openReadOnly,
+  refineDiskFault,
+  schemaVersionOf,
+  type Db,
+  type DiskFault,
+  type Migration,
+} from './sqlite.js';
 
 /** ISO-8601 UTC with milliseconds, the one timestamp format in the learning database. */
 export const SQL_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
@@ -85,6 +100,83 @@ export function openLearningDb(file: string, options: { busyTimeoutMs?: number }
     throw err;
   }
   return db;
+}
+
+/** The learning database as the server holds it: read-write, or read-only because the disk refused writes at start. */
+export interface ServedLearningDb {
+  db: Db;
+  /** Set when the database is open read-only; `inMemory` when it is a copy read into memory at start. */
+  readOnly?: { fault: DiskFault; inMemory: boolean };
+}
+
+function removeQuietly(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch {
+    // A folder that refused to create the file may refuse to remove it too; the error that matters is the caller's.
+  }
+}
+
+function diskStartError(fault: DiskFault, file: string, what: string): AppError {
+  const d = describeDiskFault(fault, dirname(file));
+  return new AppError(diskFaultCode(fault), `${what}: ${d.what}.`, { hint: `${d.fix} Then start the server again.` });
+}
+
+/**
+ * Opens the learning database read-only after the disk refused to open it for writing. Only a
+ * file at this release's schema can be served so: one that needs a migration cannot be read
+ * safely, and its migration cannot be written.
+ */
+export function openLearningDbReadOnly(file: string, fault: DiskFault): ServedLearningDb {
+  let opened: { db: Db; inMemory: boolean };
+  try {
+    opened = openReadOnly(file);
+  } catch (err) {
+    throw diskFaultOf(err) ? diskStartError(fault, file, `Cannot open the learning database ${file}, not even to read it`) : err;
+  }
+  const { db, inMemory } = opened;
+  const version = schemaVersionOf(db);
+  const latest = Math.max(...LEARNING_MIGRATIONS.map((m) => m.version));
+  if (version !== latest) {
+    db.close();
+    if (version > latest) {
+      throw new AppError('E_DB', `Database ${file} has schema version ${version}, newer than this release knows (${latest}).`, {
+        hint: 'Run the newer mcp-starter release that wrote it, or restore a backup taken before the upgrade.',
+      });
+    }
+    throw diskStartError(fault, file, `Cannot update the learning database ${file} to schema version ${latest} (it is at ${version})`);
+  }
+  return { db, readOnly: { fault, inMemory } };
+}
+
+/**
+ * Opens the learning database for serving: read-write and migrated when the disk allows it. When
+ * the disk refuses (full, read-only, failing) and the file exists at the current schema, it is
+ * opened read-only so learners can still read their progress. A database that does not exist yet
+ * cannot be served from such a disk: that, and a migration that cannot be written, is an AppError
+ * with the path and the fix (the file this attempt created is removed, so the next start begins
+ * clean).
+ */
+export function openLearningDbForServing(file: string, options: { busyTimeoutMs?: number } = {}): ServedLearningDb {
+  const sideFiles = [`${file}-wal`, `${file}-shm`];
+  const existed = existsSync(file);
+  const leftBefore = new Set(sideFiles.filter((f) => existsSync(f)));
+  try {
+    return { db: openLearningDb(file, options) };
+  } catch (err) {
+    const found = diskFaultOf(err);
+    if (!found) {
+      throw err instanceof AppError
+        ? err
+        : new AppError('E_DB', `Cannot prepare the learning database ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    const fault = refineDiskFault(found, dirname(file));
+    if (!existed) {
+      for (const f of [file, ...sideFiles]) if (f === file || !leftBefore.has(f)) removeQuietly(f);
+      throw diskStartError(fault, file, `Cannot create the learning database ${file}`);
+    }
+    return openLearningDbReadOnly(file, fault);
+  }
 }
 
 /** Recomputes `tutorials.completion_rate` and `average_time` from progress. */

@@ -1,5 +1,6 @@
 import type { ProgressStatus } from '../../shared/schemas/tools.js';
 import type { Db } from '../../shared/sqlite.js';
+import type { DiskGuard } from './disk-guard.js';
 
 export interface ProgressRow {
   tutorial_id: string;
@@ -16,7 +17,9 @@ const COLUMNS = 'tutorial_id, status, current_step, wrong_answers, hints_used, s
 
 /**
  * `user_progress`. Every write is one statement or one transaction on a synchronous=FULL
- * database, so what a tool call acknowledges is on disk before the answer leaves.
+ * database, so what a tool call acknowledges is on disk before the answer leaves. Writes go
+ * through the disk guard: one the disk refuses is rolled back whole and becomes the learner's
+ * "not saved, your progress is safe" error; the hint and wrong-answer counters are best effort.
  */
 export class ProgressStore {
   private readonly getStmt;
@@ -29,7 +32,10 @@ export class ProgressStore {
   private readonly resetOne;
   private readonly resetAll;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly guard: DiskGuard,
+  ) {
     this.getStmt = db.prepare(`SELECT ${COLUMNS} FROM user_progress WHERE user_id = ? AND tutorial_id = ?`);
     this.listStmt = db.prepare(`SELECT ${COLUMNS} FROM user_progress WHERE user_id = ?`);
     this.startStmt = db.prepare(`
@@ -72,29 +78,31 @@ export class ProgressStore {
 
   /** Starts (or restarts after a reset) a tutorial; returns false when it was already under way. */
   start(user: number, tutorial: string, now: string): boolean {
-    return this.startStmt.run({ user, tutorial, now }).changes > 0;
+    return this.guard.write(() => this.startStmt.run({ user, tutorial, now }).changes > 0);
   }
 
   /** Moves past step `from`; false when the learner was not on that step (a repeated submit). */
   advance(user: number, tutorial: string, from: number, now: string): boolean {
-    return this.advanceStmt.run({ user, tutorial, from, now }).changes > 0;
+    return this.guard.write(() => this.advanceStmt.run({ user, tutorial, from, now }).changes > 0);
   }
 
   /** Completes the tutorial from its last step `from`. */
   complete(user: number, tutorial: string, from: number, now: string): boolean {
-    return this.completeStmt.run({ user, tutorial, from, now }).changes > 0;
+    return this.guard.write(() => this.completeStmt.run({ user, tutorial, from, now }).changes > 0);
   }
 
   recordWrongAnswer(user: number, tutorial: string, now: string): void {
-    this.wrongStmt.run({ user, tutorial, now });
+    this.guard.soft(() => this.wrongStmt.run({ user, tutorial, now }), undefined);
   }
 
   recordHint(user: number, tutorial: string, now: string): void {
-    this.hintStmt.run({ user, tutorial, now });
+    this.guard.soft(() => this.hintStmt.run({ user, tutorial, now }), undefined);
   }
 
   /** Resets one tutorial, or all of them; returns how many were reset. */
   reset(user: number, tutorial: string | undefined, now: string): number {
-    return tutorial === undefined ? this.resetAll.run({ user, now }).changes : this.resetOne.run({ user, tutorial, now }).changes;
+    return this.guard.write(() =>
+      tutorial === undefined ? this.resetAll.run({ user, now }).changes : this.resetOne.run({ user, tutorial, now }).changes,
+    );
   }
 }

@@ -2,7 +2,9 @@ import type { CallToolResult, McpServer, StandardSchemaWithJSON, ToolAnnotations
 import { z } from 'zod';
 import { AppError, toAppError } from '../../shared/errors.js';
 import { TOOL_ERROR_META_KEY, type ToolError, type ToolName } from '../../shared/schemas/tools.js';
+import { diskFaultOf } from '../../shared/sqlite.js';
 import type { CallContext, ServerDeps } from '../context.js';
+import { diskFaultError } from '../store/disk-guard.js';
 
 export interface ToolOutput<O extends z.ZodObject = z.ZodObject> {
   /** What a person (or the model) reads. */
@@ -111,6 +113,19 @@ function argumentError(def: ToolDef, issues: z.core.$ZodIssue[], takes: string):
   });
 }
 
+/**
+ * The error a tool call answers with. Writes come through the store's disk guard already as the
+ * learner's "not saved, your progress is safe" error; a read the disk fails gets the same kind of
+ * answer here, never "this is a bug".
+ */
+function toolError(err: unknown, def: ToolDef, deps: ServerDeps): AppError {
+  if (err instanceof AppError) return err;
+  const fault = diskFaultOf(err);
+  if (!fault) return toAppError(err);
+  deps.log.warn({ err, tool: def.name, kind: fault.kind, code: fault.code }, 'the disk failed a read');
+  return diskFaultError(fault, 'request');
+}
+
 /** Registers a tool: identity from the transport, activity tracking, `tool_call` logging, errors as `isError` results. */
 export function registerTool(server: McpServer, def: ToolDef, call: CallContext, deps: ServerDeps): void {
   const { input, output, takes } = advertise(def);
@@ -139,7 +154,7 @@ export function registerTool(server: McpServer, def: ToolDef, call: CallContext,
         ok = true;
         return { content: [{ type: 'text', text: out.text }], structuredContent: data.data };
       } catch (err) {
-        const appErr = toAppError(err);
+        const appErr = toolError(err, def, deps);
         if (appErr.code === 'E_INTERNAL') deps.log.error({ err, tool: def.name }, 'tool failed');
         return errorResult(appErr);
       } finally {

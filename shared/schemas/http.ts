@@ -26,8 +26,29 @@ export const HealthDatabase = z.discriminatedUnion('ok', [
 export type HealthDatabase = z.infer<typeof HealthDatabase>;
 
 /**
- * What `GET /health` answers (200 when `ok`, 503 otherwise): the MCP server's own view of
- * itself. `draining` while it stops (a handover stays `ok` until the old child exits).
+ * Why the server is `degraded` although its database answers: the disk refuses writes (full,
+ * read-only, failing), so learners can read but their changes are refused with a clear error.
+ */
+export const HealthDegraded = z.object({
+  /** What is wrong and what it costs, in words. */
+  reason: z.string(),
+  kind: z.enum(['full', 'read_only', 'io']),
+  /** The SQLite code or errno of the first refusal (`SQLITE_FULL`, `SQLITE_READONLY`, `ENOSPC`, …). */
+  code: z.string(),
+  /** When the first write was refused (ISO 8601 UTC). */
+  since: z.string(),
+  /** Learners' changes refused since then (session and counter bookkeeping not counted). */
+  failedWrites: Count,
+  /** The database was opened read-only at start: only a restart (after the fix) ends this. */
+  restartNeeded: z.boolean(),
+});
+export type HealthDegraded = z.infer<typeof HealthDegraded>;
+
+/**
+ * What `GET /health` answers: the MCP server's own view of itself. 200 while the database
+ * answers (`ok`, or `degraded` with `degraded` saying why: reads work, writes are refused), 503
+ * when it does not or while the server stops (`draining`; a handover stays `ok` until the old
+ * child exits).
  */
 export const HealthBody = z.object({
   status: z.enum(['ok', 'degraded', 'draining']),
@@ -42,5 +63,7 @@ export const HealthBody = z.object({
   database: HealthDatabase,
   /** Tutorials in the catalogue; null when the database did not answer. */
   tutorials: Count.nullable(),
+  /** Present while the disk refuses writes; back to absent (and `ok`) once a write succeeds. */
+  degraded: HealthDegraded.optional(),
 });
 export type HealthBody = z.infer<typeof HealthBody>;
