@@ -179,6 +179,33 @@ export class Daemon {
   }
 
   private alerts(): Alert[] {
+    return [...this.logAlerts(), ...this.diskAlerts()];
+  }
+
+  /** The server's own report that its disk refuses writes (from its stats). */
+  private diskAlerts(): Alert[] {
+    const degraded = this.supervisor.child?.stats?.degraded;
+    if (!degraded) return [];
+    const { dataDir } = this.options.paths;
+    const fix =
+      degraded.kind === 'read_only'
+        ? `Make ${dataDir} writable again (\`findmnt -T ${dataDir}\`, its permissions)`
+        : degraded.kind === 'full'
+          ? `Free disk space (\`df -h ${dataDir}\`)`
+          : `Check the disk under ${dataDir} (\`dmesg\`, \`df -h ${dataDir}\`)`;
+    return [
+      {
+        rule: 'disk_writes',
+        since: degraded.since,
+        message: `The server cannot save learners' changes: ${degraded.reason} (${degraded.code}; ${degraded.failedWrites} refused so far). Reads still work.`,
+        hint: degraded.restartNeeded
+          ? `${fix}, then \`mcp-starterctl restart\`: the database was opened read-only at start.`
+          : `${fix}; saving resumes by itself.`,
+      },
+    ];
+  }
+
+  private logAlerts(): Alert[] {
     const failure = this.logs.failure;
     if (!failure) return [];
     return [

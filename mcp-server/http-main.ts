@@ -93,6 +93,8 @@ export async function runHttp({
       });
       const { forced } = await transport.drain(timeoutMs, { handover });
       log.info({ event: 'drain_end', forced }, forced ? 'drain timed out; closed the remaining connections' : 'drained');
+      // The daemon reports a stop as drained only if nothing was cut: tell it before exiting.
+      await link?.sendAndWait({ type: 'drained', forced });
       link?.close();
       onStopped(0);
     })();
@@ -105,6 +107,7 @@ export async function runHttp({
       at: new Date().toISOString(),
       activeLearners: app.deps.activity.activeLearners,
       ...stats.snapshot(),
+      ...(app.disk.degraded ? { degraded: app.disk.degraded } : {}),
     }));
     link.send({ type: 'ready', pid: process.pid, version: version(), url, tutorials: app.catalog.tutorials.length });
   }

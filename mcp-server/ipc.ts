@@ -97,9 +97,17 @@ export class DaemonLink {
   }
 
   send(msg: ChildMessage): void {
-    if (!process.connected || !process.send) return;
-    process.send(msg, undefined, {}, (err: Error | null) => {
-      if (err) this.log.debug({ err }, 'IPC send failed (daemon going away)');
+    void this.sendAndWait(msg);
+  }
+
+  /** Sends and resolves once the message is handed to the channel (or the channel is gone): before an exit. */
+  sendAndWait(msg: ChildMessage): Promise<void> {
+    return new Promise((resolve) => {
+      if (!process.connected || !process.send) return resolve();
+      process.send(msg, undefined, {}, (err: Error | null) => {
+        if (err) this.log.debug({ err }, 'IPC send failed (daemon going away)');
+        resolve();
+      });
     });
   }
 

@@ -68,6 +68,30 @@ export function dataPaths(dataDir: string): DataPaths {
   };
 }
 
+/** What to do when a folder of the data dir cannot be created, by the error behind it. */
+function dataDirHint(dir: string, code: string): string {
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'Choose a folder you can write to with --data-dir or MCP_STARTER_DATA_DIR, or fix its permissions.';
+    case 'EROFS':
+      return `The file system is read-only: check the mount (\`findmnt -T ${dirname(dir)}\`) or choose another --data-dir.`;
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `The disk is full: free space (\`df -h ${dirname(dir)}\`), then start again.`;
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return 'Point --data-dir (or MCP_STARTER_DATA_DIR) at a folder, not a file.';
+    case 'ENOENT':
+      // Node's recursive mkdir says ENOENT when the parent exists but cannot take a new folder.
+      return existsSync(dirname(dir))
+        ? `${dirname(dir)} exists but cannot take a new folder: check that it is writable and mounted read-write (\`findmnt -T ${dirname(dir)}\`) and has free space (\`df -h ${dirname(dir)}\`).`
+        : 'Point --data-dir (or MCP_STARTER_DATA_DIR) at a folder whose parent exists.';
+    default:
+      return 'Check the folder’s permissions, mount and free space, or choose another --data-dir.';
+  }
+}
+
 function makeDir(dir: string): void {
   try {
     // mode applies only to folders this call creates; an existing folder keeps the owner's choice.
@@ -75,13 +99,7 @@ function makeDir(dir: string): void {
     if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new AppError('E_DATA_DIR', `Cannot use data directory ${dir} (${code}).`, {
-      hint:
-        code === 'EACCES' || code === 'EPERM'
-          ? 'Choose a folder you can write to with --data-dir or MCP_STARTER_DATA_DIR, or fix its permissions.'
-          : 'Point --data-dir (or MCP_STARTER_DATA_DIR) at a folder, not a file.',
-      cause: err,
-    });
+    throw new AppError('E_DATA_DIR', `Cannot use data directory ${dir} (${code}).`, { hint: dataDirHint(dir, code), cause: err });
   }
 }
 

@@ -176,6 +176,22 @@ describe('timeouts the states own', () => {
     await assertStopped(d.socket, pidsOf(s), /stopped/);
   });
 
+  test('a stop whose drain deadline cuts a request in flight does not call itself drained', T, async (t) => {
+    const d = await startDaemon(t, tempDir(t));
+    const s = await status(d.socket);
+    const slow = connect(Number(new URL(s.url).port), '127.0.0.1');
+    t.after(() => slow.destroy());
+    await once(slow, 'connect');
+    slow.on('error', () => undefined);
+    slow.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"js');
+    await waitForStatus(d.socket, (x) => x.inFlight >= 1);
+    const r = await rpc<StopResult>(d.socket, 'stop', { timeoutMs: 300 });
+    const stop = RESULT_SCHEMAS.stop.parse(r.result);
+    assert.equal(stop.inFlight, 1);
+    assert.equal(stop.drained, false, 'the request in flight was cut at the deadline');
+    assert.equal(stop.killed, false, 'the server exited by itself at its deadline');
+  });
+
   test('a reload whose new child fails its probe is refused and the old one keeps serving', T, async (t) => {
     const dir = tempDir(t);
     const d = await startDaemon(t, dir, {

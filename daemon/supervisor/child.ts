@@ -38,9 +38,13 @@ export class ChildHandle extends EventEmitter<{
   readonly startedAt = new Date().toISOString();
   ready: ReadyMessage | undefined;
   stats: StatsMessage | undefined;
+  /** Set by the child's `drained` report: whether its drain had to cut requests or streams. */
+  drainForced: boolean | undefined;
   /** Last non-JSON stderr lines: what a crashing program printed. */
   readonly lastStderr: string[] = [];
   readonly exited: Promise<ChildExit>;
+  /** The IPC channel closed: every message the child sent has been read (`exit` can come first). */
+  readonly channelClosed: Promise<void>;
   private readyWaiters: Array<(msg: ReadyMessage) => void> = [];
   /** Connections handed over and not yet confirmed: the daemon's copies, by id, with when they were sent. */
   private readonly unconfirmed = new Map<number, { socket: Socket; sentAtMs: number }>();
@@ -67,6 +71,7 @@ export class ChildHandle extends EventEmitter<{
       code: code as number | null,
       signal: signal as NodeJS.Signals | null,
     }));
+    this.channelClosed = this.proc.connected ? once(this.proc, 'disconnect').then(() => undefined) : Promise.resolve();
     this.proc.on('error', (err) => log.error({ err, pid: this.pid }, 'child process error'));
     this.proc.on('message', (raw: unknown) => this.onMessage(raw));
     this.capture(this.proc.stdout, 'stdout', writeRaw);
@@ -117,6 +122,9 @@ export class ChildHandle extends EventEmitter<{
       case 'stats':
         this.stats = msg;
         this.emit('stats', msg);
+        return;
+      case 'drained':
+        this.drainForced = msg.forced;
         return;
       case 'draining':
         this.log.info({ event: 'child_draining', pid: this.pid, ...msg }, 'child draining');

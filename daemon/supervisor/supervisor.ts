@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../../shared/errors.js';
 import type { Config } from '../../shared/schemas/config.js';
 import type { ChildStatus, StopResult } from '../../shared/schemas/rpc.js';
@@ -94,8 +95,11 @@ export class Supervisor extends ChildMachine {
     await this.waitState((s) => s === 'stopped');
     await child.reapGroup();
     await this.waitRetired();
+    // Its last report (`drained`) may still be on the channel when the exit is seen.
+    await Promise.race([child.channelClosed, sleep(500)]);
     const plan = this.drainPlan;
-    return result(!plan.terminated && !plan.killed && was === 'running', plan.killed);
+    // Drained: it finished what was in flight by itself, with nothing cut at its deadline.
+    return result(!plan.terminated && !plan.killed && was === 'running' && child.drainForced === false, plan.killed);
   }
 
   /** Old children of a handover end with the stop too: at the same deadline, not their own. */

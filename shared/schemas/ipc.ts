@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HealthDegraded } from './http.js';
 
 /**
  * Messages over the Node IPC channel between mcp-starterd (parent) and mcp-starter-server (child).
@@ -30,6 +31,8 @@ export const StatsMessage = z.strictObject({
   p50Ms: Ms,
   p95Ms: Ms,
   maxMs: Ms,
+  /** Set while the disk refuses the server's writes (full, read-only, failing). */
+  degraded: HealthDegraded.optional(),
 });
 
 /** Child → daemon: drain started; what is still being waited for. */
@@ -47,7 +50,10 @@ export const DrainingMessage = z.strictObject({
  */
 export const AcceptedMessage = z.strictObject({ type: z.literal('accepted'), id: z.number().int().min(0) });
 
-export const ChildMessage = z.discriminatedUnion('type', [ReadyMessage, StatsMessage, DrainingMessage, AcceptedMessage]);
+/** Child → daemon, just before it exits after a drain: whether it had to cut requests or streams at the deadline. */
+export const DrainedMessage = z.strictObject({ type: z.literal('drained'), forced: z.boolean() });
+
+export const ChildMessage = z.discriminatedUnion('type', [ReadyMessage, StatsMessage, DrainingMessage, AcceptedMessage, DrainedMessage]);
 export type ChildMessage = z.infer<typeof ChildMessage>;
 export type ReadyMessage = z.infer<typeof ReadyMessage>;
 export type StatsMessage = z.infer<typeof StatsMessage>;
