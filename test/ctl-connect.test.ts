@@ -296,7 +296,8 @@ describe('mcp-starterctl connect through a restart', () => {
     const error = errorOf(await bridge.reply(1));
     const elapsedMs = performance.now() - startedMs;
     assert.match(error.message, /is restarting or busy \(HTTP 503\) and did not recover within 5 s: The server is restarting\./);
-    assert.ok(elapsedMs < 8_000, `gave up after ${Math.round(elapsedMs)} ms`);
+    // Bounded, not fast: its budget is 5 s, and a busy machine may add seconds around it (no timed test).
+    assert.ok(elapsedMs < 25_000, `gave up after ${Math.round(elapsedMs)} ms`);
     assert.ok(front.posts() >= 4, `${front.posts()} attempts`);
     assert.deepEqual(await bridge.end(), [0, null]);
   });
