@@ -98,6 +98,11 @@ export class LivenessProbe {
     private readonly socketPath: string,
   ) {}
 
+  /** Whether a client has negotiated the current protocol with a server of ours (and is kept). */
+  get negotiated(): boolean {
+    return this.client !== undefined;
+  }
+
   async probe(timeoutMs: number): Promise<ProbeResult> {
     const t0 = performance.now();
     const signal = AbortSignal.timeout(timeoutMs);

@@ -338,7 +338,12 @@ export class ChildMachine extends EventEmitter<{ state: [StateNotification]; sta
     await child.waitReady(signal);
     for (;;) {
       probePort.target = child;
-      const probe = await probeMcp(url, this.config.probe.timeoutMs, probeToken, probePort.path);
+      // A kept client negotiated the current protocol with a server of this build: one
+      // list_tutorials call on it is the real MCP request a restart needs (the first start does all three).
+      const timeoutMs = this.config.probe.timeoutMs;
+      const probe = this.liveness.negotiated
+        ? await this.liveness.probe(timeoutMs)
+        : await probeMcp(url, timeoutMs, probeToken, probePort.path);
       signal.throwIfAborted();
       if (probe.ok) return;
       this.options.log.debug({ pid: child.pid, error: probe.error }, 'new server not answering its probe yet');
