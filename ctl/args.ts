@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { AppError } from '../shared/errors.js';
+import { editDistance } from '../shared/edit-distance.js';
 
 /**
  * Every flag any command takes, with its type. Which command takes which is decided by that
@@ -100,20 +101,6 @@ export function parseArgv(argv: readonly string[]): Argv {
   return { globals, words: parsed.positionals, flags };
 }
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] ?? 0;
-      row[j] = Math.min(current + 1, (row[j - 1] ?? 0) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
 /** The command whose name is the longest prefix of `words` ("learners add" before "learners"). */
 export function resolveCommand<C extends { name: string }>(
   commands: readonly C[],
@@ -137,7 +124,7 @@ export function resolveCommand<C extends { name: string }>(
   }
   const tried = words.slice(0, 2).join(' ');
   const nearest = commands
-    .map((c) => ({ name: c.name, d: Math.min(distance(words[0] ?? '', c.name), distance(tried, c.name)) }))
+    .map((c) => ({ name: c.name, d: Math.min(editDistance(words[0] ?? '', c.name), editDistance(tried, c.name)) }))
     .sort((a, b) => a.d - b.d)[0];
   const suggestion = nearest !== undefined && nearest.d <= 2 ? `Did you mean \`mcp-starterctl ${nearest.name}\`? ` : '';
   throw new UsageError(`Unknown command "${words[0] ?? ''}".`, undefined, `${suggestion}\`mcp-starterctl help\` lists every command.`);

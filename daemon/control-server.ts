@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, statSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   createJSONRPCErrorResponse,
@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { AppError, toAppError } from '../shared/errors.js';
 import { LineSplitter } from '../shared/lines.js';
 import type { Logger } from '../shared/logger.js';
+import { listenPrivate } from './unix-socket.js';
 import type { Config } from '../shared/schemas/config.js';
 import { METHODS, PARAM_SCHEMAS, type MethodName, type RpcParams, type RpcResultInput } from '../shared/schemas/rpc.js';
 
@@ -150,26 +151,8 @@ export class ControlServer {
   }
 
   async listen(): Promise<void> {
-    if (existsSync(this.socketPath)) unlinkSync(this.socketPath); // the lock is ours, so this socket is stale
-    const previous = process.umask(0o177);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        this.server.once('error', reject);
-        this.server.listen(this.socketPath, () => {
-          this.server.off('error', reject);
-          resolve();
-        });
-      });
-    } finally {
-      process.umask(previous);
-    }
+    await listenPrivate(this.server, this.socketPath, this.log);
     this.listening = true;
-    const mode = statSync(this.socketPath).mode & 0o777;
-    if (mode !== 0o600) {
-      // Not expected under the umask above; refuse to run with a socket others could use.
-      chmodSync(this.socketPath, 0o600);
-      this.log.warn({ mode: mode.toString(8) }, 'control socket had an unexpected mode');
-    }
   }
 
   private onConnection(socket: Socket): void {

@@ -1,7 +1,8 @@
-import { existsSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { Logger } from '../shared/logger.js';
 import type { ChildHandle } from './supervisor/child.js';
+import { listenPrivate } from './unix-socket.js';
 
 /**
  * A private Unix socket (0600) whose connections go straight to one chosen child: the one being
@@ -29,19 +30,7 @@ export class ProbePort {
   }
 
   async listen(): Promise<void> {
-    if (existsSync(this.path)) unlinkSync(this.path); // the daemon's lock is held, so this one is stale
-    const previous = process.umask(0o177);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        this.server.once('error', reject);
-        this.server.listen(this.path, () => {
-          this.server.off('error', reject);
-          resolve();
-        });
-      });
-    } finally {
-      process.umask(previous);
-    }
+    await listenPrivate(this.server, this.path, this.log);
     this.listening = true;
   }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from './errors.js';
 import { Config } from './schemas/config.js';
 import type { ConfigProblem } from './schemas/config-validate.js';
+import { editDistance } from './edit-distance.js';
 
 export const ENV_PREFIX = 'MCP_STARTER_';
 
@@ -215,20 +216,6 @@ function schemaNodeAt(path: ReadonlyArray<PropertyKey>): SchemaNode | undefined 
   let node: SchemaNode | undefined = inputSchemaCache;
   for (const key of path) node = typeof key === 'number' ? node?.items : node?.properties?.[String(key)];
   return node;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] ?? 0;
-      row[j] = Math.min(current + 1, (row[j - 1] ?? 0) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] ?? 0;
 }
 
 function unknownKeyHint(parent: ReadonlyArray<PropertyKey>, key: string): string {

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { get, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { HttpErrorBody } from '../shared/schemas/http.js';
 import { RESULT_SCHEMAS, type EmergencyStopResult, type MethodName, type StatusResult, type StopResult } from '../shared/schemas/rpc.js';
 import { DaemonWatch, FIXTURES, inState, pidAlive, rpc, spawnDaemon, startDaemon, status, waitForStatus } from './daemon-helpers.js';
@@ -26,6 +26,16 @@ function healthOnce(url: string, ms = WAIT_MS): Promise<{ status: number; body: 
     req.on('timeout', () => req.destroy(new Error(`no answer within ${ms} ms (hung)`)));
     req.on('error', reject);
   });
+}
+
+/** A POST whose body never finishes: a request in flight that keeps a drain waiting until its deadline. */
+async function holdRequestInFlight(t: TestContext, socket: string, url: string): Promise<void> {
+  const slow = connect(Number(new URL(url).port), '127.0.0.1');
+  t.after(() => slow.destroy());
+  await once(slow, 'connect');
+  slow.on('error', () => undefined);
+  slow.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"js');
+  await waitForStatus(socket, (x) => x.inFlight >= 1);
 }
 
 /** Every pid a status names: the serving child and the others (a reload's new one, draining old ones). */
@@ -83,12 +93,7 @@ describe('overlapping lifecycle operations', () => {
     const d = await startDaemon(t, tempDir(t));
     const s = await status(d.socket);
     // A request whose body never finishes keeps the drain waiting.
-    const slow = connect(Number(new URL(s.url).port), '127.0.0.1');
-    t.after(() => slow.destroy());
-    await once(slow, 'connect');
-    slow.on('error', () => undefined);
-    slow.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"js');
-    await waitForStatus(d.socket, (x) => x.inFlight >= 1);
+    await holdRequestInFlight(t, d.socket, s.url);
     const stop = rpc<StopResult>(d.socket, 'stop', { timeoutMs: 60_000 });
     await waitForStatus(d.socket, inState('draining'));
     const emergency = await rpc<EmergencyStopResult>(d.socket, 'emergencyStop', { reason: 'test' });
@@ -179,12 +184,7 @@ describe('timeouts the states own', () => {
   test('a stop whose drain deadline cuts a request in flight does not call itself drained', T, async (t) => {
     const d = await startDaemon(t, tempDir(t));
     const s = await status(d.socket);
-    const slow = connect(Number(new URL(s.url).port), '127.0.0.1');
-    t.after(() => slow.destroy());
-    await once(slow, 'connect');
-    slow.on('error', () => undefined);
-    slow.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"js');
-    await waitForStatus(d.socket, (x) => x.inFlight >= 1);
+    await holdRequestInFlight(t, d.socket, s.url);
     const r = await rpc<StopResult>(d.socket, 'stop', { timeoutMs: 300 });
     const stop = RESULT_SCHEMAS.stop.parse(r.result);
     assert.equal(stop.inFlight, 1);
