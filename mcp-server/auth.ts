@@ -25,7 +25,7 @@ export class HttpAuthenticator {
   private readonly verifier: OAuthTokenVerifier;
 
   constructor(
-    users: UsersStore,
+    private readonly users: UsersStore,
     private readonly localLearner: Learner,
     private readonly requireToken: boolean,
     probeToken: string | undefined = process.env['MCP_STARTER_PROBE_TOKEN'],
@@ -42,6 +42,11 @@ export class HttpAuthenticator {
 
   /** The daemon's probe token (from MCP_STARTER_PROBE_TOKEN), as a hash. */
   private readonly probeHash: string | undefined;
+
+  /** Whether a learner's token still names a learner: false once `mcp-starterctl learners revoke` ran (from any process). */
+  isStillValid(token: string): boolean {
+    return this.users.findByTokenHash(hashToken(token)) !== undefined;
+  }
 
   async authenticate(header: string | undefined): Promise<AuthOutcome> {
     const probe = this.probeHash !== undefined && header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
@@ -76,4 +81,19 @@ export class HttpAuthenticator {
       };
     }
   }
+}
+
+/** The daemon's probe: served from the reserved room, never counted as a learner. */
+export function isProbe(authInfo: AuthInfo): boolean {
+  return authInfo.extra?.['probe'] === true;
+}
+
+/**
+ * The learner a bearer token named (the key of per-learner limits), or undefined for the
+ * tokenless local learner and the probe.
+ */
+export function tokenLearnerOf(authInfo: AuthInfo): string | undefined {
+  if (authInfo.token === '' || isProbe(authInfo)) return undefined;
+  const id = authInfo.extra?.['learnerId'];
+  return typeof id === 'number' ? `learner:${id}` : authInfo.clientId;
 }

@@ -1,16 +1,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { AuthInfo, McpHttpHandler } from '@modelcontextprotocol/server';
-import { toNodeHandler } from '@modelcontextprotocol/node';
-import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
 import { AppError } from '../../shared/errors.js';
-import { isLoopbackHost, isWildcardHost } from '../../shared/http-config.js';
-import { httpErrorBody } from '../../shared/http-error.js';
+import { rawHttpError } from '../../shared/http-error.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Config } from '../../shared/schemas/config.js';
 import type { HealthBody } from '../../shared/schemas/http.js';
-import type { HttpAuthenticator } from '../auth.js';
+import { isProbe, tokenLearnerOf, type HttpAuthenticator } from '../auth.js';
 import type { RequestStats } from '../stats.js';
+import { ErrorAnswers, remoteOf } from './answers.js';
+import { parseJsonBody, readBody } from './body.js';
+import { AdmissionGate, isStreamRequest, type Ticket } from './limits.js';
+import { STOPPING_REFUSAL } from './refusal.js';
+import { OffenderLog } from './offenders.js';
+import { OriginPolicy } from './origin.js';
+import { SocketTracker } from './sockets.js';
+import { webRequest, writeWebResponse } from './web-response.js';
 
 export interface HealthReport {
   /** 200 when true, 503 otherwise. */
@@ -26,73 +31,88 @@ export interface HttpTransportOptions {
   stats: RequestStats;
   health: () => HealthReport;
   log: Logger;
+  /** The manual's response time (`thresholds.responseTimeMs`): how long a request may wait for a slot unless `server.maxQueueWaitMs` says otherwise. */
+  responseTimeMs?: number;
 }
 
-const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+/** The manual's 2 s, when neither `server.maxQueueWaitMs` nor `responseTimeMs` is given. */
+const DEFAULT_QUEUE_WAIT_MS = 2_000;
 
-function bracketed(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+/** Why an exchange was ended from outside its own flow. */
+const REVOKED = 'revoked';
+const STOPPING = 'stopping';
+
+/** A request's body once it may run. */
+interface Admitted {
+  text: string;
+  /** The body as JSON; undefined when it is not JSON (the SDK answers that with its own -32700). */
+  parsed: unknown;
 }
 
-function allowedNames(config: Config['server'], extra: readonly string[]): string[] {
-  const names = new Set<string>(extra.map((h) => h.toLowerCase()));
-  if (isLoopbackHost(config.host)) for (const n of LOOPBACK_NAMES) names.add(n);
-  if (!isWildcardHost(config.host)) names.add(bracketed(config.host).toLowerCase());
-  return [...names];
+/** One request from its headers to its end, as far as revocation and the drain need to see it. */
+interface Exchange {
+  controller: AbortController;
+  /** A learner's bearer token, re-checked while the exchange is open. */
+  token: string | undefined;
+  ticket: Ticket;
 }
-
-type RequestWithAuth = IncomingMessage & { auth?: AuthInfo };
 
 /**
  * Streamable HTTP at `/mcp` and `GET|HEAD /health` on node:http, with what the SDK entry leaves
- * to us: Host/Origin checks, a body limit, timeouts, caps on concurrent requests and open
- * streams, bearer authentication, and a drain that loses no request in flight.
+ * to us: Host/Origin checks, body, header and idle limits with timeouts, fair caps on requests
+ * and streams (per connection, per learner, then global behind an ordered queue), bearer
+ * authentication re-checked for open exchanges, and a drain that loses no request in flight.
  */
 export class HttpTransport {
   readonly server: Server;
-  private readonly sockets = new Map<Socket, number>();
-  private readonly nodeHandler;
-  private readonly allowedHosts: string[];
-  private readonly allowedOrigins: string[];
+  private readonly tracker: SocketTracker;
+  private readonly gate: AdmissionGate;
+  private readonly origins: OriginPolicy;
+  private readonly answers: ErrorAnswers;
+  private readonly exchanges = new Set<Exchange>();
+  private readonly recheckTimer: NodeJS.Timeout;
   private draining = false;
   /** During a handover requests on open connections are still served (with `Connection: close`). */
   private handover = false;
   private closePromise: Promise<void> | undefined;
 
   constructor(private readonly options: HttpTransportOptions) {
-    const { config } = options;
-    this.nodeHandler = toNodeHandler(options.handler, {
-      maxRequestBodySize: config.maxBodyBytes,
-      onerror: (err) => options.log.error({ err }, 'MCP handler failed'),
+    const { config, log } = options;
+    this.origins = new OriginPolicy(config);
+    this.gate = new AdmissionGate({
+      ...config,
+      maxQueueWaitMs: config.maxQueueWaitMs ?? options.responseTimeMs ?? DEFAULT_QUEUE_WAIT_MS,
     });
-    this.allowedHosts = allowedNames(config, config.allowedHosts);
-    this.allowedOrigins = allowedNames(config, config.allowedOrigins);
-    this.server = createServer({
-      requestTimeout: config.requestTimeoutMs,
-      headersTimeout: config.headersTimeoutMs,
-      keepAliveTimeout: config.keepAliveTimeoutMs,
+    this.answers = new ErrorAnswers(config, new OffenderLog(log), {
+      closing: () => this.draining,
+      stopping: () => this.draining && !this.handover,
+      queued: () => this.gate.queued,
     });
-    this.server.on('connection', (socket: Socket) => {
-      this.sockets.set(socket, 0);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
+    this.tracker = new SocketTracker(config, (socket, waitedMs) => this.answers.headerTimeout(socket, waitedMs));
+    // Node's own header and request timers are armed only on a server that listens: ours do it
+    // for every connection, handed over or accepted, so theirs are off to keep one behaviour.
+    this.server = createServer({ requestTimeout: 0, headersTimeout: 0, keepAliveTimeout: config.keepAliveTimeoutMs });
+    this.server.on('connection', (socket: Socket) => this.tracker.add(socket));
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.onRequest(req, res).catch((err: unknown) => {
-        options.log.error({ err, url: req.url }, 'request failed');
-        if (!res.headersSent) this.reply(res, 500, 'Internal error while handling the request.', 'See the server log.');
+        log.error({ err, url: req.url }, 'request failed');
+        if (!res.headersSent) this.answers.reply(res, 500, 'Internal error while handling the request.', 'See the server log.');
         else res.destroy();
       });
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      // Malformed HTTP or a header timeout: answer if the socket still can, never crash.
-      if (socket.writable && err.code !== 'ECONNRESET')
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      else socket.destroy();
+      // Malformed HTTP: answer if the socket still can, never crash.
+      if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      socket.end(rawHttpError(status, 'The request is not valid HTTP/1.1.', 'Use an HTTP client library; headers are limited to 16 KiB.'));
     });
+    this.recheckTimer = setInterval(() => this.recheckTokens(), config.authRecheckMs);
+    this.recheckTimer.unref();
   }
 
+  /** Connections open now. */
   get openSockets(): number {
-    return this.sockets.size;
+    return this.tracker.size;
   }
 
   /** Serves a connection accepted elsewhere (the daemon accepts and passes it over IPC). */
@@ -130,16 +150,9 @@ export class HttpTransport {
     return this.server.address() as AddressInfo;
   }
 
-  private reply(res: ServerResponse, status: number, message: string, hint: string, headers: Record<string, string> = {}): void {
-    const body = httpErrorBody(message, hint);
-    if (this.draining) headers['connection'] = 'close';
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers });
-    res.end(body);
-  }
-
   private health(req: IncomingMessage, res: ServerResponse): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      this.reply(res, 405, `${req.method ?? ''} is not allowed on /health.`, 'Use GET or HEAD.', { allow: 'GET, HEAD' });
+      this.answers.reply(res, 405, `${req.method ?? ''} is not allowed on /health.`, 'Use GET or HEAD.', { allow: 'GET, HEAD' });
       return;
     }
     const report = this.options.health();
@@ -157,123 +170,147 @@ export class HttpTransport {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  private async onRequest(req: RequestWithAuth, res: ServerResponse): Promise<void> {
-    const { config, stats } = this.options;
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const socket = req.socket;
-    this.sockets.set(socket, (this.sockets.get(socket) ?? 0) + 1);
-    res.once('close', () => {
-      const n = (this.sockets.get(socket) ?? 1) - 1;
-      if (this.sockets.has(socket)) this.sockets.set(socket, n);
-      if (this.draining && !this.handover && n === 0) socket.end();
-    });
+    this.tracker.requestStarted(socket);
+    res.once('close', () => this.tracker.requestEnded(socket));
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (!this.checkHostAndOrigin(req, res)) return;
+    const host = this.origins.checkHost(req.headers.host);
+    if (!host.ok) return this.answers.reply(res, 403, host.message, host.hint);
+    const origin = this.origins.checkOrigin(req.headers.origin, req.headers.host);
+    if (!origin.ok) return this.answers.reply(res, 403, origin.message, origin.hint);
+    // /health and the probe are answered whatever learners do (reserved room).
     if (path === '/health') return this.health(req, res);
-    if (this.draining && !this.handover) {
-      return this.reply(
-        res,
-        503,
-        'The server is restarting or stopping and takes no new requests.',
-        'Retry in a moment; your progress is saved.',
-        { 'retry-after': '1' },
-      );
-    }
-    if (path !== '/mcp') return this.reply(res, 404, `Nothing at ${path}.`, 'The MCP endpoint is /mcp; /health reports status.');
+    if (this.draining && !this.handover) return this.answers.stopping(res);
+    if (path !== '/mcp') return this.answers.reply(res, 404, `Nothing at ${path}.`, 'The MCP endpoint is /mcp; /health reports status.');
     const length = Number(req.headers['content-length'] ?? 0);
-    if (length > config.maxBodyBytes) {
-      return this.reply(
-        res,
-        413,
-        `The request body (${length} bytes) is larger than the ${config.maxBodyBytes}-byte limit.`,
-        'Send shorter arguments; answers are a letter or a few words.',
-        {
-          connection: 'close',
-        },
-      );
-    }
-    if (stats.inFlight >= config.maxConcurrentRequests || stats.openStreams >= config.maxOpenStreams) {
-      return this.reply(res, 503, 'The server is busy (too many requests or streams at once).', 'Retry in a second.', {
-        'retry-after': '1',
-      });
-    }
+    if (length > this.options.config.maxBodyBytes) return this.answers.tooLarge(req, res, length);
     const auth = await this.options.auth.authenticate(req.headers.authorization);
-    if (!auth.ok) return this.reply(res, auth.status, auth.message, auth.hint, { 'www-authenticate': 'Bearer realm="mcp-starter"' });
-    req.auth = auth.authInfo;
-    const end = stats.begin();
-    this.countStream(res);
+    if (!auth.ok)
+      return this.answers.reply(res, auth.status, auth.message, auth.hint, { 'www-authenticate': 'Bearer realm="mcp-starter"' });
+    await this.serveMcp(req, res, auth.authInfo);
+  }
+
+  /** An authenticated request to /mcp, from its claim on the caller's share to its answer. */
+  private async serveMcp(req: IncomingMessage, res: ServerResponse, authInfo: AuthInfo): Promise<void> {
+    const socket = req.socket;
+    const learner = tokenLearnerOf(authInfo);
+    const offender = learner === undefined ? remoteOf(socket) : authInfo.clientId;
+    const ticket = this.gate.claim({ connection: socket, learner, reserved: isProbe(authInfo) });
+    if (!('caller' in ticket)) return this.answers.refuse(res, ticket, offender);
+    const exchange: Exchange = { controller: new AbortController(), token: learner === undefined ? undefined : authInfo.token, ticket };
+    this.exchanges.add(exchange);
+    // In flight from its headers on (a body still arriving, a wait for a slot): what `status` shows and a stop waits for.
+    const end = this.options.stats.begin();
     res.once('close', () => end(res.statusCode < 500 && res.writableFinished));
-    await this.nodeHandler(req, res);
+    res.once('close', () => {
+      if (!res.writableFinished) exchange.controller.abort();
+    });
+    try {
+      const body = await this.admit(req, res, exchange, offender);
+      if (body) await this.run(req, res, exchange.controller.signal, authInfo, body);
+    } finally {
+      this.exchanges.delete(exchange);
+      ticket.release();
+    }
   }
 
-  /** DNS-rebinding protection: the Host (and a browser's Origin) must be a name this server is reached by. */
-  private checkHostAndOrigin(req: IncomingMessage, res: ServerResponse): boolean {
-    const host = validateHostHeader(req.headers.host, this.allowedHosts);
-    if (!host.ok) {
-      this.reply(
-        res,
-        403,
-        `${host.message}.`,
-        `If clients really reach this server by that name, add it to server.allowedHosts (allowed now: ${this.allowedHosts.join(', ')}).`,
-      );
-      return false;
+  /** Reads the body and waits for a slot: the body when the request may run; undefined when it was answered instead, or its client left. */
+  private async admit(req: IncomingMessage, res: ServerResponse, exchange: Exchange, offender: string): Promise<Admitted | undefined> {
+    const { config } = this.options;
+    const { signal } = exchange.controller;
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    const body = hasBody ? await readBody(req, { maxBytes: config.maxBodyBytes, timeoutMs: config.requestTimeoutMs, signal }) : undefined;
+    if (signal.aborted) return this.ended(req, res, signal);
+    if (body && !body.ok) {
+      if (body.reason === 'too-large') this.answers.tooLarge(req, res, body.bytes);
+      if (body.reason === 'timeout') this.answers.bodyTimeout(req, res, body.bytes, offender);
+      return undefined;
     }
-    const origin = validateOriginHeader(req.headers.origin, this.allowedOrigins);
-    if (!origin.ok) {
-      this.reply(
-        res,
-        403,
-        `${origin.message}.`,
-        `If this web page may use the server, add its host name to server.allowedOrigins (allowed now: ${this.allowedOrigins.join(', ')}).`,
-      );
-      return false;
+    const parsed = parseJsonBody(body?.text);
+    const stream = isStreamRequest(parsed) || (req.method === 'GET' && (req.headers.accept ?? '').includes('text/event-stream'));
+    const refusal = (stream ? exchange.ticket.asStream() : undefined) ?? (await exchange.ticket.start(signal));
+    if (signal.aborted) return this.ended(req, res, signal);
+    if (refusal) {
+      this.answers.refuse(res, refusal, offender);
+      return undefined;
     }
-    return true;
+    return { text: body?.text ?? '', parsed };
   }
 
-  /** Counts SSE responses while they are open (for the stream cap and the daemon's stats). */
-  private countStream(res: ServerResponse): void {
-    const stats = this.options.stats;
-    const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
-    (res as { writeHead: (...args: unknown[]) => ServerResponse }).writeHead = (...args: unknown[]) => {
-      if (this.draining) res.setHeader('connection', 'close');
-      const out = writeHead(...args);
-      if (String(res.getHeader('content-type') ?? findContentType(args)).startsWith('text/event-stream')) {
+  /** Runs the MCP handler and writes its answer (a stream until it ends, or `signal` ends it). */
+  private async run(req: IncomingMessage, res: ServerResponse, signal: AbortSignal, authInfo: AuthInfo, body: Admitted): Promise<void> {
+    const { stats, handler } = this.options;
+    const response = await handler.fetch(webRequest(req, body.text, signal), {
+      authInfo,
+      ...(body.parsed === undefined ? {} : { parsedBody: body.parsed }),
+    });
+    if (signal.aborted) {
+      await response.body?.cancel().catch(() => undefined);
+      this.ended(req, res, signal);
+      return;
+    }
+    await writeWebResponse(res, response, {
+      signal,
+      extraHeaders: (): Record<string, string> => (this.draining ? { connection: 'close' } : {}),
+      onStream: () => {
         stats.openStreams++;
         res.once('close', () => stats.openStreams--);
+      },
+    });
+  }
+
+  /** An exchange ended from outside (client gone, learner revoked, stop): answers if it still can. */
+  private ended(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): undefined {
+    if (signal.reason === REVOKED) this.answers.revoked(req, res);
+    else if (signal.reason === STOPPING) this.answers.stopping(res);
+    return undefined;
+  }
+
+  /** Learners revoked from another process (`mcp-starterctl learners revoke`) lose what they hold open. */
+  private recheckTokens(): void {
+    const checked = new Map<string, boolean>();
+    for (const e of this.exchanges) {
+      if (e.token === undefined || e.controller.signal.aborted) continue;
+      let valid = checked.get(e.token);
+      if (valid === undefined) {
+        try {
+          valid = this.options.auth.isStillValid(e.token);
+        } catch (err) {
+          // The database did not answer: keep serving; the next check decides.
+          this.options.log.warn({ err }, 'could not re-check a learner token');
+          valid = true;
+        }
+        checked.set(e.token, valid);
       }
-      return out;
-    };
+      if (!valid) e.controller.abort(REVOKED);
+    }
   }
 
   /**
    * Stops accepting, lets in-flight requests and streams finish (up to `timeoutMs`), then closes
    * what is left; resolves when no connection is open. A stop answers new requests on open
-   * connections with 503; a handover (a new child already serves the port) still serves them,
-   * each with `Connection: close`, so no client sees a failure.
+   * connections with 503; a handover (a new server takes the port's new connections) still
+   * serves them, each with `Connection: close`, so no client sees a failure.
    */
   async drain(timeoutMs: number, { handover = false }: { handover?: boolean } = {}): Promise<{ forced: boolean }> {
     this.draining = true;
     this.handover = handover;
     // net.Server's close: stop accepting without http.Server's closeIdleConnections(), which
     // resets keep-alive sockets whose next request is already on the wire.
-    NetServer.prototype.close.call(this.server);
+    if (this.server.listening) NetServer.prototype.close.call(this.server);
     const deadline = performance.now() + timeoutMs;
-    const waitUntil = async (done: () => boolean, untilMs: number): Promise<boolean> => {
-      while (!done()) {
-        if (performance.now() >= untilMs) return false;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return true;
-    };
     const stats = this.options.stats;
+    if (!handover) this.gate.refuseQueued(STOPPING_REFUSAL);
+    this.tracker.startDraining(handover ? this.options.config.drainIdleCloseMs : 0);
     // Plain requests first; streams (which may never end by themselves) are closed after them.
-    await waitUntil(() => stats.inFlight - stats.openStreams <= 0, deadline);
+    await waitUntil(() => stats.inFlight - stats.openStreams <= 0 && this.gate.queued === 0, deadline);
+    for (const e of this.exchanges) if (e.ticket.isStream) e.controller.abort(STOPPING);
     if (stats.openStreams > 0) await this.options.handler.close();
-    // An idle connection's next request would only get a 503, so a stop may close it now; a
-    // handover waits for the client or the keep-alive timeout instead (no request is cut).
-    if (!handover) for (const [socket, active] of this.sockets) if (active === 0) socket.end();
-    const clean = await waitUntil(() => this.sockets.size === 0, Math.max(deadline, performance.now() + 200));
-    if (!clean) this.server.closeAllConnections();
+    const clean = await waitUntil(() => this.tracker.size === 0, Math.max(deadline, performance.now() + 200));
+    if (!clean) this.tracker.destroyAll();
+    clearInterval(this.recheckTimer);
+    this.tracker.close();
     return { forced: !clean };
   }
 
@@ -281,17 +318,22 @@ export class HttpTransport {
   close(): Promise<void> {
     this.closePromise ??= (async () => {
       this.draining = true;
+      clearInterval(this.recheckTimer);
+      this.gate.refuseQueued(STOPPING_REFUSAL);
       await this.options.handler.close();
-      this.server.closeAllConnections();
-      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.tracker.destroyAll();
+      this.tracker.close();
+      if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
     })();
     return this.closePromise;
   }
 }
 
-function findContentType(args: unknown[]): string {
-  const headers = args.find((a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a));
-  if (!headers) return '';
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === 'content-type') return String(v);
-  return '';
+/** Polls `done` every 20 ms until it holds or `untilMs` (performance.now) passes. */
+async function waitUntil(done: () => boolean, untilMs: number): Promise<boolean> {
+  while (!done()) {
+    if (performance.now() >= untilMs) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
 }
