@@ -403,16 +403,13 @@ describe('an HTTP server on loopback without auth', () => {
       assert.match(body.error.message, /262144 bytes/);
     });
 
-    it(
-      'tells a chunked oversized body what to do, as it does when Content-Length is given',
-      { todo: 'mcp-server/transports/http.ts: a chunked body over the limit gets the SDK 413 message, with no hint' },
-      async () => {
-        const res = await postChunkedPastLimit(server().url, oneMegabyteAnswer);
-        assert.equal(res.status, 413);
-        const body = HttpErrorBody.parse(JSON.parse(res.body));
-        assert.equal(body.error.data.hint, 'Send shorter arguments; answers are a letter or a few words.');
-      },
-    );
+    it('tells a chunked oversized body what to do, as it does when Content-Length is given', async () => {
+      const res = await postChunkedPastLimit(server().url, oneMegabyteAnswer);
+      assert.equal(res.status, 413);
+      assert.equal(res.headers.connection, 'close');
+      const body = HttpErrorBody.parse(JSON.parse(res.body));
+      assert.equal(body.error.data.hint, 'Send shorter arguments; answers are a letter or a few words.');
+    });
 
     it('rejects a 100 KB answer (under the body limit, over the 2000-character answer limit) with an isError result', async (t) => {
       const client = await v2HttpClient(t, server().url);
@@ -485,10 +482,22 @@ describe('an HTTP server on loopback without auth', () => {
       assert.match(origin.body, /server\.allowedOrigins/);
     });
 
-    it('serves a request from the loopback Origin http://localhost', async () => {
-      const res = await rawPost(server().url, { ...call.headers, origin: 'http://localhost' }, call.body);
+    it("serves a request from the loopback Origin http://localhost:PORT (the server's own port)", async () => {
+      const { url } = server();
+      const res = await rawPost(url, { ...call.headers, origin: `http://localhost:${url.port}` }, call.body);
       assert.equal(res.status, 200);
       assert.match(res.body, /tutorials about MCP/);
+    });
+
+    it('refuses a loopback Origin on another port (a page another local program serves) with 403 (issue 11)', async () => {
+      const { url } = server();
+      for (const origin of ['http://localhost', `http://127.0.0.1:${Number(url.port) + 1}`]) {
+        const res = await rawPost(url, { ...call.headers, origin }, call.body);
+        assert.equal(res.status, 403, origin);
+        const body = HttpErrorBody.parse(JSON.parse(res.body));
+        assert.match(body.error.data.message, /Invalid Origin/);
+        assert.match(body.error.data.hint, /server\.allowedOrigins/);
+      }
     });
 
     it('serves a request with Host localhost:PORT and the matching Origin', async () => {
