@@ -50,6 +50,8 @@ export class ChildHandle extends EventEmitter<{
   private readonly unconfirmed = new Map<number, { socket: Socket; sentAtMs: number }>();
   private nextConnectionId = 0;
   private stallTimer: NodeJS.Timeout | undefined;
+  /** When the child last confirmed a connection: under a burst it takes them one by one, and that is progress. */
+  private lastConfirmedAtMs = 0;
 
   constructor(
     command: ChildCommand,
@@ -115,6 +117,7 @@ export class ChildHandle extends EventEmitter<{
         const entry = this.unconfirmed.get(msg.id);
         if (!entry) return;
         this.unconfirmed.delete(msg.id);
+        this.lastConfirmedAtMs = performance.now();
         // Closes only the daemon's descriptor; the child's copy keeps the connection open.
         entry.socket.destroy();
         return;
@@ -182,17 +185,27 @@ export class ChildHandle extends EventEmitter<{
     });
   }
 
-  /** One timer while connections wait for confirmation: at its deadline, `stalled` if the oldest is still waiting. */
+  /**
+   * One timer while connections wait for confirmation: `stalled` when some wait and the child has
+   * confirmed none for `stallAfterMs` — no progress, not the age of the oldest, since a busy child
+   * handed a burst takes them one at a time.
+   */
   private watchStall(delayMs = this.stallAfterMs): void {
     if (this.stallTimer) return;
     this.stallTimer = setTimeout(() => {
       this.stallTimer = undefined;
       if (this.unconfirmed.size === 0 || !this.isAlive) return;
-      const oldestMs = this.oldestUnconfirmedMs();
-      if (oldestMs >= this.stallAfterMs) this.emit('stalled', { oldestMs, count: this.unconfirmed.size });
-      this.watchStall(Math.max(1, this.stallAfterMs - (oldestMs % this.stallAfterMs)));
+      const stuckMs = this.noProgressMs();
+      if (stuckMs >= this.stallAfterMs) this.emit('stalled', { oldestMs: this.oldestUnconfirmedMs(), count: this.unconfirmed.size });
+      this.watchStall(Math.max(1, this.stallAfterMs - (stuckMs % this.stallAfterMs)));
     }, delayMs);
     this.stallTimer.unref();
+  }
+
+  /** How long connections have waited with no confirmation from the child at all (0 when none wait). */
+  private noProgressMs(nowMs = performance.now()): number {
+    const oldest = this.oldestUnconfirmedMs(nowMs);
+    return oldest === 0 ? 0 : Math.min(oldest, nowMs - this.lastConfirmedAtMs);
   }
 
   /** The connections this child was handed and never confirmed (call once it is gone or given up). */
