@@ -53,6 +53,7 @@ export async function runHttp({
   });
   const transport = new HttpTransport({
     config: config.server,
+    responseTimeMs: config.thresholds.responseTimeMs,
     handler,
     auth: new HttpAuthenticator(app.users, app.localLearner, requireAuth),
     stats,

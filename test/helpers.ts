@@ -174,3 +174,41 @@ export function textOf(result: unknown): string {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
   return content.find((c) => c.type === 'text')?.text ?? '';
 }
+
+const PROTOCOL = '2026-07-28';
+
+/** A well-formed 2026-07-28 `tools/call` POST, as the v2 client sends it. */
+export function toolCallRequest(
+  name: string,
+  args: Record<string, unknown>,
+  token?: string,
+): { headers: Record<string, string>; body: string } {
+  return {
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': PROTOCOL,
+      'mcp-method': 'tools/call',
+      'mcp-name': name,
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: {
+        name,
+        arguments: args,
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': PROTOCOL,
+          'io.modelcontextprotocol/clientInfo': { name: 'raw-test', version: '1.0.0' },
+          'io.modelcontextprotocol/clientCapabilities': {},
+        },
+      },
+    }),
+  };
+}
+
+export async function postMcp(url: URL, req: { headers: Record<string, string>; body: string }): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: req.headers, body: req.body });
+}

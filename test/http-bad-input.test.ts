@@ -23,11 +23,13 @@ import { version } from '../shared/version.js';
 import {
   endProcess,
   LineStream,
+  postMcp,
   ROOT,
   SERVER_MAIN,
   startHttpServer,
   tempDir,
   textOf,
+  toolCallRequest,
   v1HttpClient,
   v2HttpClient,
   WAIT_MS,
@@ -94,40 +96,6 @@ function listeningUrl(line: string): string | undefined {
   } catch {
     return undefined; // not a JSON log line
   }
-}
-
-const PROTOCOL = '2026-07-28';
-
-/** A well-formed 2026-07-28 `tools/call` POST, as the v2 client sends it. */
-function toolCallRequest(name: string, args: Record<string, unknown>, token?: string): { headers: Record<string, string>; body: string } {
-  return {
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': PROTOCOL,
-      'mcp-method': 'tools/call',
-      'mcp-name': name,
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: {
-        name,
-        arguments: args,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': PROTOCOL,
-          'io.modelcontextprotocol/clientInfo': { name: 'raw-test', version: '1.0.0' },
-          'io.modelcontextprotocol/clientCapabilities': {},
-        },
-      },
-    }),
-  };
-}
-
-async function postMcp(url: URL, req: { headers: Record<string, string>; body: string }): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: req.headers, body: req.body });
 }
 
 async function errorBodyOf(res: Response): Promise<HttpErrorBody> {

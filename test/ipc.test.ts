@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { ChildMessage, type ReadyMessage } from '../shared/schemas/ipc.js';
-import { forkServer, tempDir, WAIT_MS } from './helpers.js';
+import { forkServer, postMcp, tempDir, toolCallRequest, WAIT_MS } from './helpers.js';
 import type { ChildProcess } from 'node:child_process';
 
 /** The next IPC message of a given type from the child, parsed with the shared schema. */
@@ -92,6 +92,29 @@ describe('the server under a daemon (IPC channel)', () => {
       assert.equal(code, 0);
     },
   );
+
+  test("the daemon's probe requests stay out of the learners' figures", { timeout: 60_000 }, async (t) => {
+    const dir = tempDir(t);
+    const { proc } = forkServer(t, { dataDir: dir, env: { ...STATS_ENV, MCP_STARTER_PROBE_TOKEN: 'probe-secret' } });
+    let requests = 0;
+    proc.on('message', (raw: unknown) => {
+      const msg = ChildMessage.parse(raw);
+      if (msg.type === 'stats') requests += msg.requests;
+    });
+    const url = new URL(`http://127.0.0.1:${portOf(await nextMessage(proc, 'ready'))}/mcp`);
+    for (let i = 0; i < 3; i++) {
+      const res = await postMcp(url, toolCallRequest('list_tutorials', {}, 'probe-secret'));
+      assert.equal(res.status, 200);
+      await res.text();
+    }
+    const learner = await postMcp(url, toolCallRequest('list_tutorials', {}));
+    assert.equal(learner.status, 200);
+    await learner.text();
+    // Every window up to one that began after the learner's answer has been counted.
+    await nextMessage(proc, 'stats');
+    await nextMessage(proc, 'stats');
+    assert.equal(requests, 1, 'three probe calls and one learner call: one request counted');
+  });
 
   test('exits when the IPC channel closes (the daemon died)', { timeout: 60_000 }, async (t) => {
     const dir = tempDir(t);

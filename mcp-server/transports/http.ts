@@ -201,7 +201,8 @@ export class HttpTransport {
     const exchange: Exchange = { controller: new AbortController(), token: learner === undefined ? undefined : authInfo.token, ticket };
     this.exchanges.add(exchange);
     // In flight from its headers on (a body still arriving, a wait for a slot): what `status` shows and a stop waits for.
-    const end = this.options.stats.begin();
+    // The daemon's probe is not a learner: its requests stay out of the figures (DESIGN.md, Metrics).
+    const end = isProbe(authInfo) ? (): void => undefined : this.options.stats.begin();
     res.once('close', () => end(res.statusCode < 500 && res.writableFinished));
     res.once('close', () => {
       if (!res.writableFinished) exchange.controller.abort();
