@@ -107,6 +107,7 @@ export async function runHttp({
       type: 'stats',
       at: new Date().toISOString(),
       activeLearners: app.deps.activity.activeLearners,
+      connections: transport.openSockets,
       ...stats.snapshot(),
       ...(app.disk.degraded ? { degraded: app.disk.degraded } : {}),
     }));

@@ -21,6 +21,7 @@ import {
   EmergencyStopResult,
   ReloadResult,
   RESULT_SCHEMAS,
+  SERIES,
   RestartResult,
   StartResult,
   StatusResult,
@@ -508,7 +509,7 @@ function status(childStatus: ChildStatus, overrides: Partial<StatusResult> = {})
     url: 'http://127.0.0.1:8000/mcp',
     activeLearners: 2,
     inFlight: 1,
-    availability: { h24: 0.999, d7: null },
+    availability: { h24: 0.999, d7: null, goal: 0.99 },
     alerts: [],
     ...overrides,
   };
@@ -863,6 +864,23 @@ describe('mcp-starterctl connect: the fallback address and the learner token', (
   );
 });
 
+const SAMPLE = {
+  at: '2026-11-25T14:03:00.000Z',
+  cpu_percent: 12.5,
+  memory_percent: 40,
+  disk_percent: 55,
+  child_cpu_percent: null,
+  memory_rss_mb: 80,
+  response_time_p50: 3,
+  response_time_p95: null,
+  response_time_max: 9,
+  requests: 10,
+  active_connections: 2,
+  in_flight: 0,
+  active_learners: 1,
+};
+const FIGURES = Object.fromEntries(SERIES.map((name, i) => [name, i === 0 ? null : i]));
+
 /** One valid result per method, as the daemon sends them. */
 const SAMPLES: { [M in MethodName]: unknown } = {
   status: status(
@@ -884,6 +902,32 @@ const SAMPLES: { [M in MethodName]: unknown } = {
     offline: false,
   },
   subscribe: { topics: ['state', 'stats'] },
+  health: {
+    timestamp: '2026-11-25T14:03:00.000Z',
+    status: 'unhealthy',
+    checks: {
+      server_response: { status: 'pass', response_time: 0.004, details: 'HTTP 200' },
+      database_connection: { status: 'pass', response_time: 0.001, details: 'Users: 3' },
+      memory_usage: { status: 'pass', response_time: 0.01, details: 'Server: 80 MB' },
+      learning_system: { status: 'fail', response_time: 0.001, details: 'Tutorials: 0, Active learners: 0', hint: 'Check the catalogue.' },
+      mcp_probe: { status: 'error', response_time: 5, details: 'no answer', hint: 'Restart.' },
+    },
+    availability: { h24: 1, d7: 0.98, goal: 0.99 },
+  },
+  'metrics.current': { current: SAMPLE, alerts: [] },
+  'metrics.history': { hours: 1, resolution: 'raw', samples: [SAMPLE] },
+  'metrics.analyze': {
+    current: null,
+    analysis: {
+      hours: 24,
+      samples: 1,
+      averages: FIGURES,
+      maxima: FIGURES,
+      p95: FIGURES,
+      alerts: [{ rule: 'cpu', share: 1, threshold: 80, limitShare: 0.1, average: 91, message: 'CPU over 80 %' }],
+    },
+    alerts: [{ rule: 'cpu', since: '2026-11-25T14:00:00.000Z', message: 'CPU high.', hint: 'See ctl top.' }],
+  },
 };
 
 type Path = Array<string | number>;

@@ -68,6 +68,7 @@ const DOING: Record<OperationName, string> = {
   'emergency-stop': 'emergency stop',
   'crash-restart': 'restart after a crash',
   'probe-restart': 'restart after failed health probes',
+  'memory-restart': 'restart of the server over its memory limit',
   shutdown: 'daemon shutdown',
 };
 

@@ -15,6 +15,7 @@ const OPERATION: Record<OperationName, string> = {
   'emergency-stop': 'An emergency stop',
   'crash-restart': 'A restart after a crash',
   'probe-restart': 'A restart after failed health probes',
+  'memory-restart': 'A restart of the server over its memory limit',
   shutdown: 'The daemon\u2019s shutdown',
 };
 

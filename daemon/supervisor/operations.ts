@@ -15,6 +15,7 @@ const VERB: Record<OperationName, string> = {
   'emergency-stop': 'an emergency stop',
   'crash-restart': 'a restart after a crash',
   'probe-restart': 'a restart of the unresponsive server',
+  'memory-restart': 'a restart of the server over its memory limit',
   shutdown: 'the daemon’s shutdown',
 };
 

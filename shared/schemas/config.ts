@@ -153,6 +153,13 @@ const Restart = z
     windowMs: PositiveMs.default(60_000),
     /** How long a starting child may take to report ready. */
     readyTimeoutMs: PositiveMs.default(15_000),
+    /**
+     * A server whose resident memory stays above this many MB for `maxMemoryForMs` is restarted
+     * gracefully through the lifecycle (PM2's max_memory_restart); 0 = never.
+     */
+    maxMemoryMb: z.number().int().min(0).max(1_048_576).default(0),
+    /** How long the server's memory must stay over `maxMemoryMb` (a short peak is not a leak). */
+    maxMemoryForMs: PositiveMs.default(60_000),
   })
   .prefault({});
 
@@ -217,6 +224,50 @@ const Control = z
   })
   .prefault({});
 
+const Metrics = z
+  .strictObject({
+    /** How often the daemon samples the machine, the server process and the server's figures; 0 = off. */
+    sampleIntervalMs: z.union([z.literal(0), z.number().int().min(1_000).max(3_600_000)]).default(10_000),
+    /** Samples are kept at full resolution this long, then as hourly averages (manual: analysis over 24 h). */
+    retentionDays: z.number().int().min(1).max(3_650).default(30),
+    /** Hourly averages (and probe results, health checks and closed alerts) are kept this long. */
+    hourlyRetentionDays: z.number().int().min(1).max(3_650).default(365),
+  })
+  .prefault({});
+
+const Alerts = z
+  .strictObject({
+    /** The alert rules look at this many minutes of the latest samples (the manual's shares: CPU, memory 10 %, response 5 %). */
+    windowMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(15),
+    /**
+     * Hysteresis: a raised alert clears only once its share of samples over the line falls to this
+     * fraction of the rule's share (disk: this fraction of the way below its line), so it does not flap.
+     */
+    clearRatio: z.number().min(0).max(1).default(0.5),
+    /**
+     * A program run for every alert raised or cleared, with the alert as one JSON line on stdin
+     * (argv form, no shell): e.g. ["/usr/local/bin/notify-ops"]. Empty: none.
+     */
+    command: z.array(z.string().min(1)).max(64).default([]),
+    /** The command is ended (SIGKILL) after this long; its failure is logged. */
+    commandTimeoutMs: PositiveMs.max(300_000).default(10_000),
+  })
+  .prefault({});
+
+const Prometheus = z
+  .strictObject({
+    /** Port of the Prometheus `/metrics` endpoint; 0 = off (the default). */
+    port: Port.default(0),
+    /** Address it binds: a loopback address unless you mean to expose it. */
+    host: z.string().trim().min(1).default('127.0.0.1'),
+  })
+  .prefault({});
+
 const Backups = z
   .strictObject({
     keep: z.number().int().min(1).max(1000).default(14),
@@ -238,6 +289,9 @@ export const Config = z.strictObject({
   schedule: Schedule,
   backups: Backups,
   control: Control,
+  metrics: Metrics,
+  alerts: Alerts,
+  prometheus: Prometheus,
 });
 
 export type Config = z.infer<typeof Config>;

@@ -25,7 +25,10 @@ export const StatsMessage = z.strictObject({
   windowMs: Ms,
   inFlight: Count,
   openStreams: Count,
+  /** Client connections open now (the daemon's probe connections included: they are short). */
+  connections: Count,
   activeLearners: Count,
+  /** Learners' requests answered in the window (the daemon's probe not counted), and how many failed. */
   requests: Count,
   errors: Count,
   p50Ms: Ms,

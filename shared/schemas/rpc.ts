@@ -44,7 +44,17 @@ export const ChildStatus = z.object({
 export type ChildStatus = z.infer<typeof ChildStatus>;
 
 /** The lifecycle operations the supervisor serialises (DESIGN.md, Child lifecycle). */
-export const OperationName = z.enum(['start', 'stop', 'restart', 'reload', 'emergency-stop', 'crash-restart', 'probe-restart', 'shutdown']);
+export const OperationName = z.enum([
+  'start',
+  'stop',
+  'restart',
+  'reload',
+  'emergency-stop',
+  'crash-restart',
+  'probe-restart',
+  'memory-restart',
+  'shutdown',
+]);
 export type OperationName = z.infer<typeof OperationName>;
 export const Operation = z.object({ name: OperationName, since: z.string() }).nullable();
 export type Operation = z.infer<typeof Operation>;
@@ -70,6 +80,18 @@ export const Alert = z.object({
 });
 export type Alert = z.infer<typeof Alert>;
 
+/**
+ * DESIGN.md, Data: time the server answered ÷ (window − planned downtime), 0..1, from ops.db (a
+ * daemon restart does not reset it). Null while the window holds no measured time yet.
+ */
+export const Availability = z.object({
+  h24: z.number().min(0).max(1).nullable(),
+  d7: z.number().min(0).max(1).nullable(),
+  /** The manual's goal (1.3): 99 %. */
+  goal: z.number(),
+});
+export type Availability = z.infer<typeof Availability>;
+
 export const StatusResult = z.object({
   daemon: z.object({
     pid: z.number().int(),
@@ -85,8 +107,7 @@ export const StatusResult = z.object({
   url: z.string(),
   activeLearners: z.number().int(),
   inFlight: z.number().int(),
-  /** Share of passed probes over the window (0..1), null before the first probe. */
-  availability: z.object({ h24: z.number().nullable(), d7: z.number().nullable() }),
+  availability: Availability,
   /** Active alerts: the service runs, degraded, until each is resolved. */
   alerts: z.array(Alert),
 });
@@ -140,7 +161,141 @@ export const EmergencyStopResult = z.object({
 });
 export type EmergencyStopResult = z.infer<typeof EmergencyStopResult>;
 
-export const Topic = z.enum(['state', 'stats', 'logs']);
+/** The manual's health check (2.2) and ours: DESIGN.md, JSON (`health`). */
+export const HealthCheckName = z.enum(['server_response', 'database_connection', 'memory_usage', 'learning_system', 'mcp_probe']);
+export type HealthCheckName = z.infer<typeof HealthCheckName>;
+export const HealthCheck = z.object({
+  /** `fail`: checked, and not good; `error`: could not be checked at all. */
+  status: z.enum(['pass', 'fail', 'error']),
+  /** Seconds the check took (the manual's unit). */
+  response_time: z.number().min(0),
+  /** What was found, in the manual's words (`Users: N`; `Tutorials: N, Active learners: M`). */
+  details: z.string(),
+  /** For a check that did not pass: what to do. */
+  hint: z.string().optional(),
+});
+export type HealthCheck = z.infer<typeof HealthCheck>;
+export const HealthResult = z.object({
+  timestamp: z.string(),
+  /** `healthy` only when every check passes. */
+  status: z.enum(['healthy', 'unhealthy']),
+  checks: z.object({
+    server_response: HealthCheck,
+    database_connection: HealthCheck,
+    memory_usage: HealthCheck,
+    learning_system: HealthCheck,
+    mcp_probe: HealthCheck,
+  }),
+  availability: Availability,
+});
+export type HealthResult = z.infer<typeof HealthResult>;
+
+/** One metrics sample: the machine (the manual's psutil figures), the server process, and the server's own figures. */
+export const MetricsSample = z.object({
+  at: z.string(),
+  cpu_percent: z.number().min(0),
+  memory_percent: z.number().min(0),
+  /** Use of the filesystem that holds the data dir. */
+  disk_percent: z.number().min(0),
+  /** The server process (null while none runs). */
+  child_cpu_percent: z.number().min(0).nullable(),
+  memory_rss_mb: z.number().min(0).nullable(),
+  /** Milliseconds, learners' requests answered in the sample interval (the probe's excluded); null when there were none. */
+  response_time_p50: z.number().min(0).nullable(),
+  response_time_p95: z.number().min(0).nullable(),
+  response_time_max: z.number().min(0).nullable(),
+  requests: z.number().int().min(0),
+  active_connections: z.number().int().min(0),
+  in_flight: z.number().int().min(0),
+  active_learners: z.number().int().min(0),
+});
+export type MetricsSample = z.infer<typeof MetricsSample>;
+
+/** The numeric series of a sample, by name. */
+export const SERIES = [
+  'cpu_percent',
+  'memory_percent',
+  'disk_percent',
+  'child_cpu_percent',
+  'memory_rss_mb',
+  'response_time_p50',
+  'response_time_p95',
+  'response_time_max',
+  'requests',
+  'active_connections',
+  'in_flight',
+  'active_learners',
+] as const;
+export type SeriesName = (typeof SERIES)[number];
+const Figure = z.number().nullable();
+/** A figure per series; null when the window has no value for it. */
+export const SeriesFigures = z.object(Object.fromEntries(SERIES.map((name) => [name, Figure])) as Record<SeriesName, typeof Figure>);
+export type SeriesFigures = z.infer<typeof SeriesFigures>;
+
+/** The manual's alert rules (3.1). */
+export const MetricsRule = z.enum(['cpu', 'memory', 'response_time', 'disk']);
+export type MetricsRule = z.infer<typeof MetricsRule>;
+export const RuleOutcome = z.object({
+  rule: MetricsRule,
+  /** Share of the samples over the line (0..1). */
+  share: z.number().min(0).max(1),
+  /** The line: percent, or milliseconds for response_time. */
+  threshold: z.number(),
+  /** The share above which the rule fires (0.1 for CPU and memory, 0.05 for response time, 0 for disk: its latest sample). */
+  limitShare: z.number().min(0).max(1),
+  /** Average of the samples over the line; null when none is. */
+  average: z.number().nullable(),
+  message: z.string(),
+});
+export type RuleOutcome = z.infer<typeof RuleOutcome>;
+
+export const MetricsAnalysis = z.object({
+  hours: z.number(),
+  samples: z.number().int().min(0),
+  averages: SeriesFigures,
+  maxima: SeriesFigures,
+  p95: SeriesFigures,
+  /** The rules that fire over the window, each with its share and average (empty: all within the lines). */
+  alerts: z.array(RuleOutcome),
+});
+export type MetricsAnalysis = z.infer<typeof MetricsAnalysis>;
+
+export const HoursParams = z
+  .strictObject({
+    hours: z
+      .number()
+      .positive()
+      .max(24 * 3_650)
+      .default(24),
+  })
+  .optional();
+export type HoursParams = z.infer<typeof HoursParams>;
+
+export const MetricsCurrentResult = z.object({
+  /** The latest sample; null before the first one (or with sampling off). */
+  current: MetricsSample.nullable(),
+  /** Alerts active now (the same list as `status`). */
+  alerts: z.array(Alert),
+});
+export const MetricsAnalyzeResult = z.object({
+  current: MetricsSample.nullable(),
+  analysis: MetricsAnalysis,
+  alerts: z.array(Alert),
+});
+export type MetricsAnalyzeResult = z.infer<typeof MetricsAnalyzeResult>;
+export const MetricsHistoryResult = z.object({
+  hours: z.number(),
+  /** `raw`: the samples as taken; `hour`: hourly averages (older than the retention, or to keep the answer small). */
+  resolution: z.enum(['raw', 'hour', 'bucket']),
+  samples: z.array(MetricsSample),
+});
+export type MetricsHistoryResult = z.infer<typeof MetricsHistoryResult>;
+
+/** `alerts` notification: an alert raised or cleared. */
+export const AlertNotification = z.object({ action: z.enum(['raised', 'cleared']), at: z.string(), alert: Alert });
+export type AlertNotification = z.infer<typeof AlertNotification>;
+
+export const Topic = z.enum(['state', 'stats', 'logs', 'metrics', 'alerts']);
 export const SubscribeParams = z.strictObject({ topics: z.array(Topic).min(1).default(['state']) }).optional();
 export const SubscribeResult = z.object({ topics: z.array(Topic) });
 
@@ -164,6 +319,10 @@ export const METHODS = {
   'config.reload': [NoParams, ReloadResult],
   emergencyStop: [EmergencyStopParams, EmergencyStopResult],
   subscribe: [SubscribeParams, SubscribeResult],
+  health: [NoParams, HealthResult],
+  'metrics.current': [NoParams, MetricsCurrentResult],
+  'metrics.history': [HoursParams, MetricsHistoryResult],
+  'metrics.analyze': [HoursParams, MetricsAnalyzeResult],
 } as const;
 export type MethodName = keyof typeof METHODS;
 type Table = typeof METHODS;
@@ -188,6 +347,10 @@ export const PARAM_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcParams<M>
   'config.reload': METHODS['config.reload'][0],
   emergencyStop: METHODS.emergencyStop[0],
   subscribe: METHODS.subscribe[0],
+  health: METHODS.health[0],
+  'metrics.current': METHODS['metrics.current'][0],
+  'metrics.history': METHODS['metrics.history'][0],
+  'metrics.analyze': METHODS['metrics.analyze'][0],
 };
 export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M>, RpcResultInput<M>> } = {
   status: METHODS.status[1],
@@ -197,6 +360,10 @@ export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M
   'config.reload': METHODS['config.reload'][1],
   emergencyStop: METHODS.emergencyStop[1],
   subscribe: METHODS.subscribe[1],
+  health: METHODS.health[1],
+  'metrics.current': METHODS['metrics.current'][1],
+  'metrics.history': METHODS['metrics.history'][1],
+  'metrics.analyze': METHODS['metrics.analyze'][1],
 };
 
 /** `error.data` of every control-API error. */
