@@ -14,7 +14,10 @@ import { PortListener } from './listener.js';
 import { ProbePort } from './probe-port.js';
 import { acquireLock } from './lock.js';
 import { LogWriter } from './logs/writer.js';
+import { Monitor } from './monitor.js';
+import { AVAILABILITY_GOAL } from './ops/availability.js';
 import { registerLifecycle } from './rpc/lifecycle.js';
+import { registerMonitoring } from './rpc/monitoring.js';
 import type { ChildCommand } from './supervisor/child.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { checkHttpConfig } from '../shared/http-config.js';
@@ -54,6 +57,7 @@ export class Daemon {
   readonly control: ControlServer;
   readonly probePort: ProbePort;
   supervisor!: Supervisor;
+  monitor: Monitor | undefined;
   url = '';
   private readonly startedAtMs = performance.now();
   private lock: { release: () => void } | undefined;
@@ -118,6 +122,17 @@ export class Daemon {
       log: log.child({ component: 'supervisor' }),
       writeRaw: (line) => this.logs.writeRaw(line),
     });
+    this.monitor = new Monitor({
+      paths,
+      config,
+      url: this.url,
+      probeToken,
+      supervisor: this.supervisor,
+      log: log.child({ component: 'monitor' }),
+      publish: (topic, params) => this.control.publish(topic, params),
+    });
+    this.monitor.start();
+    registerMonitoring(this.control, this.monitor);
     this.supervisor.on('state', (n) => this.control.publish('state', n));
     this.supervisor.on('stats', (s) => this.control.publish('stats', s));
     this.logs.onLine = (line) => this.control.publish('logs', { line });
@@ -170,16 +185,13 @@ export class Daemon {
       url: this.url,
       activeLearners: stats?.activeLearners ?? 0,
       inFlight: stats?.inFlight ?? 0,
-      availability: {
-        h24: this.supervisor.history.availability(24 * 3_600_000),
-        d7: this.supervisor.history.availability(7 * 24 * 3_600_000),
-      },
+      availability: this.monitor?.availabilityNow ?? { h24: null, d7: null, goal: AVAILABILITY_GOAL },
       alerts: this.alerts(),
     };
   }
 
   private alerts(): Alert[] {
-    return [...this.logAlerts(), ...this.diskAlerts()];
+    return [...this.logAlerts(), ...this.diskAlerts(), ...(this.monitor?.alerts ?? [])];
   }
 
   /** The server's own report that its disk refuses writes (from its stats). */
@@ -227,6 +239,8 @@ export class Daemon {
       const log = this.logs.log;
       log.info({ event: 'daemon_stop', reason }, 'mcp-starterd stopping');
       if (this.supervisor) await this.supervisor.stop({}, 'daemon-shutdown');
+      // A shutdown asked for (SIGTERM, SIGINT, a failed start): the time until the next start is planned.
+      this.monitor?.close(true);
       this.listener.close();
       this.probePort.close();
       await this.control.close();

@@ -149,25 +149,3 @@ export class LivenessProbe {
     await client?.close().catch(() => undefined);
   }
 }
-
-/** Probe outcomes over time, for availability (share of passed probes) over 24 h and 7 days. */
-export class ProbeHistory {
-  private readonly results: Array<{ atMs: number; ok: boolean }> = [];
-
-  record(ok: boolean, atMs = Date.now()): void {
-    this.results.push({ atMs, ok });
-    const cutoff = atMs - 7 * 24 * 3_600_000;
-    while (this.results.length > 0 && (this.results[0]?.atMs ?? atMs) < cutoff) this.results.shift();
-  }
-
-  availability(windowMs: number, nowMs = Date.now()): number | null {
-    let ok = 0;
-    let total = 0;
-    for (const r of this.results) {
-      if (nowMs - r.atMs > windowMs) continue;
-      total++;
-      if (r.ok) ok++;
-    }
-    return total === 0 ? null : Math.round((ok / total) * 10_000) / 10_000;
-  }
-}

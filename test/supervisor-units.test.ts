@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backoffDelayMs, RestartWindow } from '../daemon/supervisor/backoff.js';
 import { IllegalTransition, NEXT, nextState } from '../daemon/supervisor/machine.js';
-import { ProbeHistory } from '../daemon/prober.js';
 
 describe('the child state machine', () => {
   test('follows DESIGN.md: stopped → starting → running → draining → stopped, with backoff and fatal', { timeout: 10_000 }, () => {
@@ -40,15 +39,4 @@ describe('restart backoff', () => {
     assert.equal(w.record(2_000), true);
     assert.equal(w.record(20_000), false, 'old restarts leave the window');
   });
-});
-
-test('availability is the share of passed probes within the window', { timeout: 10_000 }, () => {
-  const h = new ProbeHistory();
-  const now = Date.now();
-  assert.equal(h.availability(3_600_000, now), null);
-  h.record(true, now - 2 * 3_600_000);
-  h.record(true, now - 1_000);
-  h.record(false, now - 500);
-  assert.equal(h.availability(3_600_000, now), 0.5);
-  assert.equal(h.availability(24 * 3_600_000, now), 0.6667);
 });

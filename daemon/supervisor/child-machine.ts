@@ -9,10 +9,10 @@ import type { StatsMessage } from '../../shared/schemas/ipc.js';
 import type { ChildStatus, LastExit, Operation, StateNotification } from '../../shared/schemas/rpc.js';
 import type { PortListener } from '../listener.js';
 import type { ProbePort } from '../probe-port.js';
-import { LivenessProbe, probeMcp, ProbeHistory } from '../prober.js';
+import { LivenessProbe, probeMcp } from '../prober.js';
 import { backoffDelayMs, RestartWindow } from './backoff.js';
 import { ChildHandle, type ChildCommand, type ChildExit } from './child.js';
-import { heldMode, type StopReason } from './listener-mode.js';
+import { heldMode, isRestart, type StopReason } from './listener-mode.js';
 import { nextState, type ChildEvent, type ChildState } from './machine.js';
 import { OperationGate } from './operations.js';
 
@@ -51,7 +51,15 @@ interface DrainPlan {
  * assigns the state and changes which child serves; every state owns its timers and its async
  * work (`stateSignal` aborts when the state is left). The operators' verbs are in supervisor.ts.
  */
-export class ChildMachine extends EventEmitter<{ state: [StateNotification]; stats: [StatsMessage] }> {
+/** A probe of the serving child (the periodic one, or the check after a stalled hand-over). */
+export interface ProbeNotice {
+  kind: 'liveness' | 'handoff';
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+export class ChildMachine extends EventEmitter<{ state: [StateNotification]; stats: [StatsMessage]; probe: [ProbeNotice] }> {
   state: ChildState = 'stopped';
   /** The child that serves (in `starting`: the one being brought up). */
   child: ChildHandle | undefined;
@@ -62,7 +70,6 @@ export class ChildMachine extends EventEmitter<{ state: [StateNotification]; sta
   restarts = 0;
   lastExit: LastExit = null;
   lastStderr: string[] = [];
-  readonly history = new ProbeHistory();
   protected readonly ops = new OperationGate();
   /** A restart the daemon decided (crash, failed probes): an operation without a caller. */
   protected autoRestart: NonNullable<Operation> | undefined;
@@ -287,7 +294,7 @@ export class ChildMachine extends EventEmitter<{ state: [StateNotification]; sta
     }
     // A restart keeps serving requests on open connections (each answered with `Connection:
     // close`) while new ones wait in the queue, so learners see no 503.
-    child.send({ type: 'drain', timeoutMs: plan.drainMs, handover: this.stopReason === 'restart' }).catch(() => terminate());
+    child.send({ type: 'drain', timeoutMs: plan.drainMs, handover: isRestart(this.stopReason) }).catch(() => terminate());
     // The child closes what is left at its own deadline; this is the daemon's, a little later.
     this.timer(plan.drainMs + 2_000, terminate);
   }
@@ -386,7 +393,7 @@ export class ChildMachine extends EventEmitter<{ state: [StateNotification]; sta
     if (!child || this.state !== 'running') return;
     const result = await this.liveness.probe(this.config.probe.timeoutMs);
     if (signal.aborted || this.child !== child) return;
-    this.history.record(result.ok);
+    this.emit('probe', { kind: 'liveness', ok: result.ok, ms: result.ms, ...(result.error === undefined ? {} : { error: result.error }) });
     this.probeFailures = result.ok ? 0 : this.probeFailures + 1;
     if (!result.ok) {
       this.options.log.warn(
@@ -417,6 +424,7 @@ export class ChildMachine extends EventEmitter<{ state: [StateNotification]; sta
     const signal = this.stateSignal;
     const result = await this.liveness.probe(Math.min(this.config.probe.timeoutMs, 2_000));
     if (signal.aborted || this.child !== child || this.exitReason !== undefined) return;
+    this.emit('probe', { kind: 'handoff', ok: result.ok, ms: result.ms, ...(result.error === undefined ? {} : { error: result.error }) });
     if (result.ok) {
       this.options.log.warn(
         { event: 'health', check: 'handoff', ok: true, ...stall },
@@ -435,7 +443,6 @@ export class ChildMachine extends EventEmitter<{ state: [StateNotification]; sta
       },
       'the server takes no connections and fails its probe; restarting it',
     );
-    this.history.record(false);
     this.autoRestart = { name: 'probe-restart', since: new Date().toISOString() };
     this.exitReason = 'hung';
     child.signalGroup('SIGKILL');
@@ -496,7 +503,7 @@ export class ChildMachine extends EventEmitter<{ state: [StateNotification]; sta
     this.exitReason = undefined;
     this.lastExit = { code: exit.code, signal: exit.signal, at: new Date().toISOString(), reason };
     if (child) this.lastStderr = [...child.lastStderr];
-    const planned = reason === 'requested' || reason === 'daemon-shutdown' || reason === 'restart';
+    const planned = reason === 'requested' || reason === 'daemon-shutdown' || isRestart(reason);
     log[planned ? 'info' : 'warn'](
       { event: 'child_exit', pid: child?.pid ?? null, code: exit.code, signal: exit.signal, reason, lastStderr: this.lastStderr },
       'server exited',

@@ -5,6 +5,7 @@ import type { ListenerMode } from '../listener.js';
 export type StopReason =
   | 'requested'
   | 'restart'
+  | 'memory-limit'
   | 'crash'
   | 'probe-failures'
   | 'hung'
@@ -13,6 +14,11 @@ export type StopReason =
   | 'emergency'
   | 'daemon-shutdown'
   | 'handover';
+
+/** A stop that is the first half of a restart (the operator's, or over the memory limit): learners wait for the new server. */
+export function isRestart(reason: StopReason | null): boolean {
+  return reason === 'restart' || reason === 'memory-limit';
+}
 
 type Held = Exclude<ListenerMode, { kind: 'forward' }>;
 
@@ -35,7 +41,7 @@ export function heldMode(state: ChildState, reason: StopReason | null): Held {
     case 'reloading':
       return { kind: 'queue' };
     case 'draining':
-      if (reason === 'restart') return { kind: 'queue' };
+      if (isRestart(reason)) return { kind: 'queue' };
       if (reason === 'emergency') return EMERGENCY;
       if (reason === 'daemon-shutdown') {
         return { kind: 'refuse', message: 'The MCP server is shutting down.', hint: 'Retry once it is back; your progress is saved.' };
@@ -43,7 +49,7 @@ export function heldMode(state: ChildState, reason: StopReason | null): Held {
       return { kind: 'refuse', message: 'The MCP server is stopping.', hint: 'Retry once it is started again; your progress is saved.' };
     case 'stopped':
       // A restart passes through `stopped` on its way back to `starting`: keep the queue.
-      if (reason === 'restart') return { kind: 'queue' };
+      if (isRestart(reason)) return { kind: 'queue' };
       if (reason === 'emergency') return EMERGENCY;
       return { kind: 'refuse', message: 'The MCP server is stopped.', hint: 'The operator starts it with `mcp-starterctl start`.' };
     case 'fatal':

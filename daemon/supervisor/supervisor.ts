@@ -117,11 +117,16 @@ export class Supervisor extends ChildMachine {
     );
   }
 
-  /** Stop then start, as one operation: new connections wait in the queue meanwhile. */
-  restart(options: StopOptions = {}): Promise<{ stop: StopResult; child: ChildStatus }> {
+  /**
+   * Stop then start, as one operation: new connections wait in the queue meanwhile. `memory-limit`
+   * is the daemon's own restart of a server over `restart.maxMemoryMb` (PM2's max_memory_restart):
+   * the same graceful path, under its own operation name so `status` and a refused verb say so.
+   */
+  restart(options: StopOptions = {}, reason: 'restart' | 'memory-limit' = 'restart'): Promise<{ stop: StopResult; child: ChildStatus }> {
     if (this.autoRestart) return Promise.reject(busyError('restart the server', this.autoRestart));
-    return this.ops.run('restart', 'restart the server', async (signal) => {
-      const stop = await this.drainAndStop(options, 'restart');
+    const name = reason === 'restart' ? 'restart' : 'memory-restart';
+    return this.ops.run(name, 'restart the server', async (signal) => {
+      const stop = await this.drainAndStop(options, reason);
       signal.throwIfAborted();
       this.beginStart();
       await this.waitState((s) => s !== 'starting', signal);

@@ -227,7 +227,13 @@ const Control = z
 const Metrics = z
   .strictObject({
     /** How often the daemon samples the machine, the server process and the server's figures; 0 = off. */
-    sampleIntervalMs: z.union([z.literal(0), z.number().int().min(1_000).max(3_600_000)]).default(10_000),
+    sampleIntervalMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(3_600_000)
+      .refine((ms) => ms === 0 || ms >= 1_000, 'use 0 (off) or at least 1000 ms')
+      .default(10_000),
     /** Samples are kept at full resolution this long, then as hourly averages (manual: analysis over 24 h). */
     retentionDays: z.number().int().min(1).max(3_650).default(30),
     /** Hourly averages (and probe results, health checks and closed alerts) are kept this long. */
@@ -246,7 +252,7 @@ const Alerts = z
       .default(15),
     /**
      * Hysteresis: a raised alert clears only once its share of samples over the line falls to this
-     * fraction of the rule's share (disk: this fraction of the way below its line), so it does not flap.
+     * fraction of the rule's share (a disk alert: once the disk is 2 points under its line), so it does not flap.
      */
     clearRatio: z.number().min(0).max(1).default(0.5),
     /**
