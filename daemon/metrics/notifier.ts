@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import type { Logger } from '../../shared/logger.js';
 import type { AlertNotification } from '../../shared/schemas/rpc.js';
 
@@ -20,13 +21,24 @@ export interface NotifierOptions {
  * a few run at once and the rest wait in a bounded queue; a failure (cannot start, non-zero exit,
  * timeout) is logged with the end of its stderr and the alert is not retried.
  */
-export class Notifier {
+/** One run of the command, as it ended. */
+export interface NotifierRun {
+  rule: string;
+  action: AlertNotification['action'];
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+export class Notifier extends EventEmitter<{ done: [NotifierRun] }> {
   private running = 0;
   private readonly waiting: AlertNotification[] = [];
   private readonly children = new Set<ReturnType<typeof spawn>>();
   private closed = false;
 
-  constructor(private readonly options: NotifierOptions) {}
+  constructor(private readonly options: NotifierOptions) {
+    super();
+  }
 
   get enabled(): boolean {
     return this.options.command.length > 0;
@@ -75,19 +87,21 @@ export class Notifier {
       this.children.delete(child);
       this.running--;
       const ms = Math.round(performance.now() - t0);
-      if (error || code !== 0) {
-        const why = error
+      const run: NotifierRun = { rule: note.alert.rule, action: note.action, ok: !error && code === 0, ms };
+      if (!run.ok) {
+        run.error = error
           ? `could not run it: ${error.message}`
           : timedOut
             ? `no exit within ${timeoutMs} ms; killed`
-            : `exit code ${code}`;
+            : `exit code ${String(code)}`;
         log.warn(
-          { event: 'notifier', ok: false, rule: note.alert.rule, action: note.action, ms, error: why, stderr: stderr.trim() || undefined },
-          `the alert command failed (${why}); check alerts.command`,
+          { event: 'notifier', ...run, stderr: stderr.trim() || undefined },
+          `the alert command failed (${run.error}); check alerts.command`,
         );
       } else {
-        log.info({ event: 'notifier', ok: true, rule: note.alert.rule, action: note.action, ms }, 'alert command run');
+        log.info({ event: 'notifier', ...run }, 'alert command run');
       }
+      this.emit('done', run);
       const next = this.waiting.shift();
       if (next && !this.closed) this.run(next);
     };

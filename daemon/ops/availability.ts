@@ -119,9 +119,10 @@ export class AvailabilityTracker {
   /** Up ÷ (up + down) over the window ending now; planned time is outside the ratio. */
   ratio(windowMs: number, now = this.clock()): number | null {
     const from = now - windowMs;
+    // The open row is in the window whatever its last heartbeat wrote: it runs until now.
     const rows = this.ops.db
-      .prepare('SELECT id, start, end, condition FROM availability WHERE end >= ? ORDER BY id')
-      .all(iso(from)) as Array<{
+      .prepare('SELECT id, start, end, condition FROM availability WHERE end >= ? OR id = ? ORDER BY id')
+      .all(iso(from), this.open?.id ?? -1) as Array<{
       id: number;
       start: string;
       end: string;
