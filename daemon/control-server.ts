@@ -20,6 +20,9 @@ export type ControlLimits = Config['control'];
 /** Requests in one batch; a longer batch is refused whole. */
 const MAX_BATCH = 64;
 
+/** How long a dropped subscriber's connection stays open for it to read the `dropped` notice. */
+const DROPPED_LINGER_MS = 10_000;
+
 /** One control connection; handlers get it to push notifications (`subscribe`). */
 export class ControlConnection {
   readonly topics = new Set<string>();
@@ -56,7 +59,8 @@ export class ControlConnection {
           params: { reason: `You fell more than ${this.maxBufferBytes} bytes behind; subscribe again and read faster.` },
         })}\n`,
       );
-      setTimeout(() => this.socket.destroy(), 1_000).unref();
+      // What is buffered is bounded (the limit and this line): a slow reader gets a while to learn why.
+      setTimeout(() => this.socket.destroy(), DROPPED_LINGER_MS).unref();
       return;
     }
     this.socket.write(`${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`);
