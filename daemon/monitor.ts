@@ -82,11 +82,10 @@ export class Monitor {
       childPid: () => (supervisor.state === 'running' || supervisor.state === 'reloading' ? supervisor.child?.pid : undefined),
       log,
     });
-    this.engine = new AlertEngine({ thresholds: config.thresholds, alerts: config.alerts, dataDir: paths.dataDir });
+    this.engine = new AlertEngine({ config: () => supervisor.currentConfig, dataDir: paths.dataDir });
     this.notifier = new Notifier({ command: config.alerts.command, timeoutMs: config.alerts.commandTimeoutMs, log });
     this.memoryLimit = new MemoryLimit({
-      maxMemoryMb: config.restart.maxMemoryMb,
-      maxMemoryForMs: config.restart.maxMemoryForMs,
+      limits: () => supervisor.currentConfig.restart,
       log,
       restart: () => supervisor.restart({}, 'memory-limit'),
     });
@@ -225,7 +224,11 @@ export class Monitor {
 
   analyze(hours: number): MetricsAnalyzeResult {
     const { samples } = this.samples.range(iso(Date.now() - hours * HOUR_MS));
-    return { current: this.sampler.latest ?? null, analysis: analyze(samples, hours, this.options.config.thresholds), alerts: this.alerts };
+    return {
+      current: this.sampler.latest ?? null,
+      analysis: analyze(samples, hours, this.options.supervisor.currentConfig.thresholds),
+      alerts: this.alerts,
+    };
   }
 
   history(hours: number): MetricsHistoryResult {

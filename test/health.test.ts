@@ -42,7 +42,9 @@ describe('the health check (manual 2.2)', () => {
     assert.deepEqual(HealthResult.parse(JSON.parse(row.report)), h);
     const full = ops.prepare("SELECT ok FROM probes WHERE kind = 'full'").all();
     assert.deepEqual(full, [{ ok: 1 }]);
-    assert.match(readFileSync(join(dir, 'logs', 'mcp-starterd.log'), 'utf8'), /"event":"health","status":"healthy"/);
+    const log = readFileSync(join(dir, 'logs', 'mcp-starterd.log'), 'utf8');
+    assert.match(log, /"event":"health","status":"healthy"/);
+    assert.doesNotMatch(log, /"event":"tool_call"/, 'the probes’ calls are not learners’ tool calls');
   });
 
   test('a stopped server fails server_response and mcp_probe, each saying to start it', T, async (t) => {

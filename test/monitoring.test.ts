@@ -175,7 +175,10 @@ describe('alerts with hysteresis', () => {
   const t0 = Date.parse('2026-11-28T00:00:00.000Z');
 
   function engine(): { e: AlertEngine; events: Array<[string, Alert]> } {
-    const e = new AlertEngine({ thresholds: config.thresholds, alerts: { ...config.alerts, windowMinutes: 100 }, dataDir: '/data' });
+    const e = new AlertEngine({
+      config: () => ({ thresholds: config.thresholds, alerts: { ...config.alerts, windowMinutes: 100 } }),
+      dataDir: '/data',
+    });
     const events: Array<[string, Alert]> = [];
     e.on('raised', (a) => events.push(['raised', a]));
     e.on('cleared', (a) => events.push(['cleared', a]));

@@ -9,8 +9,8 @@ export const MIN_SAMPLES = 3;
 export const DISK_CLEAR_POINTS = 2;
 
 export interface AlertEngineOptions {
-  thresholds: Config['thresholds'];
-  alerts: Config['alerts'];
+  /** Read at every sample, so a reload's new thresholds apply from the next one. */
+  config: () => Pick<Config, 'thresholds' | 'alerts'>;
   /** The data dir, named in the hints. */
   dataDir: string;
 }
@@ -48,7 +48,7 @@ export class AlertEngine extends EventEmitter<{ raised: [Alert]; cleared: [Alert
 
   /** Adds a sample, re-evaluates every rule, and raises or clears (events) what changed. */
   add(sample: MetricsSample): void {
-    const windowMs = this.options.alerts.windowMinutes * 60_000;
+    const windowMs = this.options.config().alerts.windowMinutes * 60_000;
     const atMs = Date.parse(sample.at);
     this.window.push(sample);
     while (this.window.length > 0 && atMs - Date.parse(this.window[0]?.at ?? sample.at) > windowMs) this.window.shift();
@@ -56,7 +56,7 @@ export class AlertEngine extends EventEmitter<{ raised: [Alert]; cleared: [Alert
   }
 
   private evaluate(rule: (typeof RULES)[number], at: string): void {
-    const outcome = evaluateRule(rule, this.window, this.options.thresholds);
+    const outcome = evaluateRule(rule, this.window, this.options.config().thresholds);
     const enough = rule.name === 'disk' || this.window.length >= MIN_SAMPLES;
     const active = this.active.get(rule.name);
     if (!active) {
@@ -79,8 +79,8 @@ export class AlertEngine extends EventEmitter<{ raised: [Alert]; cleared: [Alert
   private clears(rule: (typeof RULES)[number], share: number): boolean {
     if (rule.name === 'disk') {
       const latest = this.window.map(rule.value).findLast((v) => v !== null);
-      return latest != null && latest <= rule.threshold(this.options.thresholds) - DISK_CLEAR_POINTS;
+      return latest != null && latest <= rule.threshold(this.options.config().thresholds) - DISK_CLEAR_POINTS;
     }
-    return share <= RULE_SHARES[rule.name] * this.options.alerts.clearRatio;
+    return share <= RULE_SHARES[rule.name] * this.options.config().alerts.clearRatio;
   }
 }

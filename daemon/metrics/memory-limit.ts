@@ -2,9 +2,8 @@ import type { Logger } from '../../shared/logger.js';
 import type { ProcessFigures } from './system.js';
 
 export interface MemoryLimitOptions {
-  /** 0: off. */
-  maxMemoryMb: number;
-  maxMemoryForMs: number;
+  /** `restart.maxMemoryMb` (0: off) and `maxMemoryForMs`, read at every sample so a reload applies. */
+  limits: () => { maxMemoryMb: number; maxMemoryForMs: number };
   log: Logger;
   /** Restarts the server through the lifecycle (may refuse with E_BUSY: tried again at the next sample). */
   restart: (figures: { rssMb: number; limitMb: number; overForMs: number }) => Promise<unknown>;
@@ -24,7 +23,8 @@ export class MemoryLimit {
 
   /** A sample of the serving process. */
   check(pid: number | undefined, figures: ProcessFigures | undefined, nowMs = performance.now()): void {
-    const { maxMemoryMb, maxMemoryForMs, log } = this.options;
+    const { log } = this.options;
+    const { maxMemoryMb, maxMemoryForMs } = this.options.limits();
     if (maxMemoryMb === 0 || this.restarting) return;
     const rssMb = figures ? figures.rssBytes / 1_048_576 : 0;
     if (pid === undefined || pid !== this.pid || rssMb <= maxMemoryMb) {
