@@ -109,6 +109,7 @@ export async function runHttp({
       activeLearners: app.deps.activity.activeLearners,
       connections: transport.openSockets,
       ...stats.snapshot(),
+      operations: transport.operations.snapshot(),
       ...(app.disk.degraded ? { degraded: app.disk.degraded } : {}),
     }));
     link.send({ type: 'ready', pid: process.pid, version: version(), url, tutorials: app.catalog.tutorials.length });

@@ -7,6 +7,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Config } from '../../shared/schemas/config.js';
 import type { HealthBody } from '../../shared/schemas/http.js';
 import { isProbe, tokenLearnerOf, type HttpAuthenticator } from '../auth.js';
+import { OperationRecorder, type PendingOperation } from '../operations.js';
 import type { RequestStats } from '../stats.js';
 import { ErrorAnswers, remoteOf } from './answers.js';
 import { parseJsonBody, readBody } from './body.js';
@@ -33,6 +34,8 @@ export interface HttpTransportOptions {
   log: Logger;
   /** The manual's response time (`thresholds.responseTimeMs`): how long a request may wait for a slot unless `server.maxQueueWaitMs` says otherwise. */
   responseTimeMs?: number;
+  /** Where learners' MCP operations are timed; one of its own when not given. */
+  operations?: OperationRecorder;
 }
 
 /** The manual's 2 s, when neither `server.maxQueueWaitMs` nor `responseTimeMs` is given. */
@@ -55,6 +58,8 @@ interface Exchange {
   /** A learner's bearer token, re-checked while the exchange is open. */
   token: string | undefined;
   ticket: Ticket;
+  /** Timed for `mcp_server_operation_duration_seconds`; undefined for the probe and for requests that carry no message. */
+  operation: PendingOperation | undefined;
 }
 
 /**
@@ -65,6 +70,8 @@ interface Exchange {
  */
 export class HttpTransport {
   readonly server: Server;
+  /** Learners' MCP operations, by method, tool and outcome: sent with the stats. */
+  readonly operations: OperationRecorder;
   private readonly tracker: SocketTracker;
   private readonly gate: AdmissionGate;
   private readonly origins: OriginPolicy;
@@ -78,6 +85,7 @@ export class HttpTransport {
 
   constructor(private readonly options: HttpTransportOptions) {
     const { config, log } = options;
+    this.operations = options.operations ?? new OperationRecorder();
     this.origins = new OriginPolicy(config);
     this.gate = new AdmissionGate({
       ...config,
@@ -196,9 +204,14 @@ export class HttpTransport {
     const socket = req.socket;
     const learner = tokenLearnerOf(authInfo);
     const offender = learner === undefined ? remoteOf(socket) : authInfo.clientId;
+    // A POST carries an MCP message: timed from here, refusals included (GET and DELETE carry none).
+    const operation =
+      isProbe(authInfo) || req.method !== 'POST' ? undefined : this.operations.begin(req.headers['mcp-method'], req.headers['mcp-name']);
+    res.once('close', () => operation?.end(res.statusCode, res.writableFinished));
     const ticket = this.gate.claim({ connection: socket, learner, reserved: isProbe(authInfo) });
     if (!('caller' in ticket)) return this.answers.refuse(res, ticket, offender);
-    const exchange: Exchange = { controller: new AbortController(), token: learner === undefined ? undefined : authInfo.token, ticket };
+    const token = learner === undefined ? undefined : authInfo.token;
+    const exchange: Exchange = { controller: new AbortController(), token, ticket, operation };
     this.exchanges.add(exchange);
     // In flight from its headers on (a body still arriving, a wait for a slot): what `status` shows and a stop waits for.
     // The daemon's probe is not a learner: its requests stay out of the figures (DESIGN.md, Metrics).
@@ -209,7 +222,7 @@ export class HttpTransport {
     });
     try {
       const body = await this.admit(req, res, exchange, offender);
-      if (body) await this.run(req, res, exchange.controller.signal, authInfo, body);
+      if (body) await this.run(req, res, exchange, authInfo, body);
     } finally {
       this.exchanges.delete(exchange);
       ticket.release();
@@ -229,6 +242,7 @@ export class HttpTransport {
       return undefined;
     }
     const parsed = parseJsonBody(body?.text);
+    exchange.operation?.request(parsed);
     const stream = isStreamRequest(parsed) || (req.method === 'GET' && (req.headers.accept ?? '').includes('text/event-stream'));
     const refusal = (stream ? exchange.ticket.asStream() : undefined) ?? (await exchange.ticket.start(signal));
     if (signal.aborted) return this.ended(req, res, signal);
@@ -240,12 +254,14 @@ export class HttpTransport {
   }
 
   /** Runs the MCP handler and writes its answer (a stream until it ends, or `signal` ends it). */
-  private async run(req: IncomingMessage, res: ServerResponse, signal: AbortSignal, authInfo: AuthInfo, body: Admitted): Promise<void> {
+  private async run(req: IncomingMessage, res: ServerResponse, exchange: Exchange, authInfo: AuthInfo, body: Admitted): Promise<void> {
     const { stats, handler } = this.options;
-    const response = await handler.fetch(webRequest(req, body.text, signal), {
+    const { signal } = exchange.controller;
+    const answer = await handler.fetch(webRequest(req, body.text, signal), {
       authInfo,
       ...(body.parsed === undefined ? {} : { parsedBody: body.parsed }),
     });
+    const response = exchange.operation ? await exchange.operation.answer(answer) : answer;
     if (signal.aborted) {
       await response.body?.cancel().catch(() => undefined);
       this.ended(req, res, signal);

@@ -36,7 +36,40 @@ export const StatsMessage = z.strictObject({
   maxMs: Ms,
   /** Set while the disk refuses the server's writes (full, read-only, failing). */
   degraded: HealthDegraded.optional(),
+  /** Learners' MCP operations in the window, one entry per label set (the daemon's probe not counted). */
+  operations: z
+    .array(z.lazy(() => OperationWindow))
+    .max(256)
+    .default([]),
 });
+
+/**
+ * Upper bounds, in seconds, of the operation-duration histogram's buckets (a last, unbounded
+ * bucket follows): the boundaries the OpenTelemetry MCP convention advises for
+ * `mcp.server.operation.duration`.
+ */
+export const OPERATION_BUCKETS_SECONDS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300] as const;
+
+/**
+ * One label set of `mcp_server_operation_duration_seconds` over a stats window. `buckets[i]`
+ * counts the operations that took at most `OPERATION_BUCKETS_SECONDS[i]` seconds and more than
+ * the bound before it (per bucket, not cumulative); the last entry counts those over the last
+ * bound. `count` is their sum.
+ */
+export const OperationWindow = z
+  .strictObject({
+    /** `mcp.method.name`: `tools/call`, `resources/read`, …; `other` for a method the server does not know. */
+    method: z.string().max(64),
+    /** `gen_ai.tool.name` for `tools/call` (`other` for an unknown tool); empty for other methods. */
+    tool: z.string().max(64),
+    /** `error.type`: empty on success. */
+    errorType: z.string().max(32),
+    count: Count,
+    sumSeconds: z.number().min(0),
+    buckets: z.array(Count).length(OPERATION_BUCKETS_SECONDS.length + 1),
+  })
+  .refine((w) => w.buckets.reduce((a, b) => a + b, 0) === w.count, { message: 'count must be the sum of buckets' });
+export type OperationWindow = z.infer<typeof OperationWindow>;
 
 /** Child → daemon: drain started; what is still being waited for. */
 export const DrainingMessage = z.strictObject({
