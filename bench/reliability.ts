@@ -353,10 +353,14 @@ interface LoadResult {
   restarts: number;
 }
 
+/** Failed probes in the daemon's log: the periodic ones, and the one it makes when connections wait for the server (a failure there replaces it). */
 function probeFailuresIn(dataDir: string): number {
   const text = readFileSync(join(dataDir, 'logs', 'mcp-starterd.log'), 'utf8');
   let n = 0;
-  for (const line of text.split('\n')) if (line.includes('"check":"mcp_probe"') && line.includes('"ok":false')) n++;
+  for (const line of text.split('\n')) {
+    if (line.includes('"check":"mcp_probe"') && line.includes('"ok":false')) n++;
+    else if (line.includes('"kind":"unresponsive"') && line.includes('"waitingConnections"')) n++;
+  }
   return n;
 }
 

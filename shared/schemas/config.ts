@@ -38,7 +38,7 @@ const Server = z
      * work of one turn and keeps the server quick to take connections and probes. More wait in
      * arrival order (`maxQueuedRequests`, `maxQueueWaitMs`).
      */
-    maxConcurrentRequests: z.number().int().min(1).max(10_000).default(16),
+    maxConcurrentRequests: z.number().int().min(1).max(10_000).default(32),
     /** Learners' open SSE response streams at once (the outer bound); more get 503 with Retry-After. */
     maxOpenStreams: z.number().int().min(1).max(10_000).default(64),
     /** Requests in progress on one connection (pipelined, or with a body still arriving); more get 429. */
