@@ -269,22 +269,23 @@ async function storm(command: string[]): Promise<StormResult> {
     const restartMs: number[] = [];
     await settle();
     for (let i = 0; i < RESTARTS; i++) {
+      // The idle clients: one request each, then nothing until the restart.
       await Promise.all(agents.map((a) => idleKeepAlive(d.port, a)));
+      await settle();
       const t0 = performance.now();
       await rpc(d, 'restart');
       restartMs.push(performance.now() - t0);
       progress(`restart ${i + 1}/${RESTARTS}: ${(performance.now() - t0).toFixed(0)} ms`);
-      await settle();
     }
     const restartFailed = ledger.failed;
     const reloadMs: number[] = [];
     for (let i = 0; i < RELOADS; i++) {
       await Promise.all(agents.map((a) => idleKeepAlive(d.port, a)));
+      await settle();
       const t0 = performance.now();
       await rpc(d, 'config.reload');
       reloadMs.push(performance.now() - t0);
       progress(`reload ${i + 1}/${RELOADS}: ${(performance.now() - t0).toFixed(0)} ms`);
-      await settle();
     }
     stop.done = true;
     await finished;
@@ -352,10 +353,14 @@ interface LoadResult {
   restarts: number;
 }
 
+/** Failed probes in the daemon's log: the periodic ones, and the one it makes when connections wait for the server (a failure there replaces it). */
 function probeFailuresIn(dataDir: string): number {
   const text = readFileSync(join(dataDir, 'logs', 'mcp-starterd.log'), 'utf8');
   let n = 0;
-  for (const line of text.split('\n')) if (line.includes('"check":"mcp_probe"') && line.includes('"ok":false')) n++;
+  for (const line of text.split('\n')) {
+    if (line.includes('"check":"mcp_probe"') && line.includes('"ok":false')) n++;
+    else if (line.includes('"kind":"unresponsive"') && line.includes('"waitingConnections"')) n++;
+  }
   return n;
 }
 

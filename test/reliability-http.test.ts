@@ -434,53 +434,83 @@ describe('timeouts on handed-over connections', () => {
 });
 
 describe('restarts learners do not notice', () => {
-  test('restarts under busy clients fail no call, and an idle keep-alive client does not hold them up', T, async (t) => {
-    // An idle keep-alive connection would hold the old server for 20 s if the drain waited for it.
-    const d = await startDaemon(t, tempDir(t), { MCP_STARTER_SERVER_KEEP_ALIVE_TIMEOUT_MS: '20000' });
-    const url = new URL((await status(d.socket)).url);
-    const clients = await Promise.all([1, 2, 3, 4].map(() => v2HttpClient(t, url)));
-    const idle = new Agent({ keepAlive: true, maxSockets: 1 });
-    t.after(() => idle.destroy());
-    const idleRequest = (): Promise<number> =>
-      new Promise((resolve, reject) => {
-        const req = request({ host: url.hostname, port: url.port, path: '/health', agent: idle }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
+  test(
+    'restarts under busy clients fail no call, and an idle keep-alive client holds one up no longer than keepAliveTimeoutMs',
+    T,
+    async (t) => {
+      const d = await startDaemon(t, tempDir(t), { MCP_STARTER_SERVER_KEEP_ALIVE_TIMEOUT_MS: '2000' });
+      const url = new URL((await status(d.socket)).url);
+      const clients = await Promise.all([1, 2, 3, 4].map(() => v2HttpClient(t, url)));
+      const idle = new Agent({ keepAlive: true, maxSockets: 1 });
+      t.after(() => idle.destroy());
+      const idleRequest = (): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const req = request({ host: url.hostname, port: url.port, path: '/health', agent: idle }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end();
         });
-        req.on('error', reject);
-        req.end();
-      });
-    let stop = false;
-    t.after(() => (stop = true)); // a failed assertion or a timeout still ends the loops
-    const failures: string[] = [];
-    let calls = 0;
-    const loops = clients.map(async (client) => {
-      for (let n = 1; !stop; n++) {
-        try {
-          await client.callTool({ name: n % 4 === 0 ? 'list_tutorials' : 'get_progress', arguments: {} });
-        } catch (err) {
-          failures.push(String(err));
+      let stop = false;
+      t.after(() => (stop = true)); // a failed assertion or a timeout still ends the loops
+      const failures: string[] = [];
+      let calls = 0;
+      const loops = clients.map(async (client) => {
+        for (let n = 1; !stop; n++) {
+          try {
+            await client.callTool({ name: n % 4 === 0 ? 'list_tutorials' : 'get_progress', arguments: {} });
+          } catch (err) {
+            failures.push(String(err));
+          }
+          calls++;
         }
-        calls++;
+      });
+      const restartMs: number[] = [];
+      try {
+        for (let i = 0; i < 3; i++) {
+          assert.equal(await idleRequest(), 200);
+          const t0 = performance.now();
+          const r = await rpc(d.socket, 'restart', undefined, 30_000);
+          assert.equal(r.error, undefined, JSON.stringify(r.error));
+          restartMs.push(performance.now() - t0);
+        }
+      } finally {
+        stop = true;
+        await Promise.all(loops);
       }
-    });
-    const restartMs: number[] = [];
-    try {
-      for (let i = 0; i < 3; i++) {
-        assert.equal(await idleRequest(), 200);
-        const t0 = performance.now();
-        const r = await rpc(d.socket, 'restart', undefined, 30_000);
-        assert.equal(r.error, undefined, JSON.stringify(r.error));
-        restartMs.push(performance.now() - t0);
-      }
-    } finally {
-      stop = true;
-      await Promise.all(loops);
-    }
-    assert.deepEqual(failures, []);
-    assert.ok(calls > 12, `only ${calls} calls were made`);
-    assert.ok(Math.max(...restartMs) < 10_000, `restarts took ${restartMs.map(Math.round).join(', ')} ms`);
-  });
+      assert.deepEqual(failures, []);
+      assert.ok(calls > 12, `only ${calls} calls were made`);
+      // The idle client's connection ends at the keep-alive timeout (2 s); the rest is the new server's start under tsx.
+      assert.ok(Math.max(...restartMs) < 2_000 + 6_000, `restarts took ${restartMs.map(Math.round).join(', ')} ms`);
+    },
+  );
+
+  test(
+    'with drainIdleCloseMs, a restart closes an idle keep-alive connection once idle that long, not at the keep-alive timeout',
+    T,
+    async (t) => {
+      // An idle keep-alive connection would hold the old server for 20 s without drainIdleCloseMs.
+      const d = await startDaemon(t, tempDir(t), {
+        MCP_STARTER_SERVER_KEEP_ALIVE_TIMEOUT_MS: '20000',
+        MCP_STARTER_SERVER_DRAIN_IDLE_CLOSE_MS: '500',
+      });
+      const url = new URL((await status(d.socket)).url);
+      const c = await rawConnection(t, url);
+      c.socket.write(`GET /health HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+      await within(
+        WAIT_MS,
+        new Promise<void>((resolve) => c.socket.on('data', () => /\r\n\r\n[\s\S]*\}$/.test(c.received()) && resolve())),
+        'first answer',
+      );
+      const t0 = performance.now();
+      const r = await rpc(d.socket, 'restart', undefined, 30_000);
+      assert.equal(r.error, undefined, JSON.stringify(r.error));
+      const ms = performance.now() - t0;
+      assert.ok(ms < 10_000, `the restart took ${Math.round(ms)} ms`);
+      await within(WAIT_MS, c.closed, 'the idle connection closed');
+    },
+  );
 });
 
 describe('revocation, Origin, oversized bodies', () => {

@@ -319,7 +319,7 @@ export class HttpTransport {
     const deadline = performance.now() + timeoutMs;
     const stats = this.options.stats;
     if (!handover) this.gate.refuseQueued(STOPPING_REFUSAL);
-    this.tracker.startDraining(handover ? this.options.config.drainIdleCloseMs : 0);
+    this.tracker.startDraining(handover ? { stop: false, idleMs: this.options.config.drainIdleCloseMs } : { stop: true });
     // Plain requests first; streams (which may never end by themselves) are closed after them.
     await waitUntil(() => stats.inFlight - stats.openStreams <= 0 && this.gate.queued === 0, deadline);
     for (const e of this.exchanges) if (e.ticket.isStream) e.controller.abort(STOPPING);

@@ -31,7 +31,7 @@ export class SocketTracker {
   private readonly sockets = new Map<Socket, Tracked>();
   private readonly timer: NodeJS.Timeout;
   private drainTimer: NodeJS.Timeout | undefined;
-  /** In a drain: idle connections are closed once idle this long (a stop: at once). */
+  /** In a drain: connections are closed once idle this long (a stop: at once). */
   private drainIdleMs: number | undefined;
 
   constructor(
@@ -69,27 +69,23 @@ export class SocketTracker {
     if (t.active > 0) return;
     t.idleSinceMs = performance.now();
     t.bytesAtIdle = socket.bytesRead;
-    if (this.drainIdleMs === 0) this.closeIfIdle(socket, t, t.idleSinceMs);
-  }
-
-  /** Requests in progress on `socket`. */
-  activeOn(socket: Socket): number {
-    return this.sockets.get(socket)?.active ?? 0;
+    if (this.drainIdleMs === 0) this.closeIfIdle(socket, t, t.idleSinceMs, 0);
   }
 
   /**
-   * Starts closing idle connections: at once for a stop (their next request would only get a
-   * 503), or once idle for `idleMs` in a handover, whose clients are still served. A busy client
-   * sends its next request soon after an answer and is then served with `Connection: close`;
-   * only a connection idle past `idleMs` is closed, when its client has most likely stopped
-   * using it. Closing every idle connection at once (Node's closeIdleConnections) resets the
-   * requests that are already on their way: HTTP/1.1 cannot tell an idle client "not this one".
+   * Starts closing idle connections: for a stop, every idle connection, now and whenever one
+   * becomes idle (its next request would only get a 503). For a handover, whose clients are
+   * still served (each next request with `Connection: close`), an idle connection ends at the
+   * keep-alive timeout, when a client that honours the Keep-Alive hint has retired it, unless
+   * `idleMs` asks for sooner. Closing an idle connection a client may still pick, as Node's
+   * closeIdleConnections() does with all of them at once, resets the request it sends at that
+   * moment: HTTP/1.1 cannot tell a client "not this one" (see `server.drainIdleCloseMs`).
    */
-  startDraining(idleMs: number): void {
-    this.drainIdleMs = idleMs;
+  startDraining(mode: { stop: true } | { stop: false; idleMs: number | undefined }): void {
+    this.drainIdleMs = mode.stop ? 0 : mode.idleMs;
     this.sweep();
     // A restart waits for these closes: look more often than the timeouts need.
-    this.drainTimer ??= setInterval(() => this.sweep(), Math.max(10, Math.min(50, Math.floor(idleMs / 4))));
+    this.drainTimer ??= setInterval(() => this.sweep(), 50);
     this.drainTimer.unref();
   }
 
@@ -114,13 +110,16 @@ export class SocketTracker {
         if (waited > this.timeouts.headersTimeoutMs) this.onHeaderTimeout(socket, waited);
         continue;
       }
-      if (this.drainIdleMs !== undefined) this.closeIfIdle(socket, t, now);
-      else if (now - t.idleSinceMs > this.timeouts.keepAliveTimeoutMs + 1_000) socket.destroy(); // Node's own keep-alive timer missed it
+      if (this.drainIdleMs !== undefined) this.closeIfIdle(socket, t, now, this.drainIdleMs);
+      // Node's own keep-alive timer ends idle connections; this is the backstop.
+      else if (now - t.idleSinceMs > this.timeouts.keepAliveTimeoutMs + 1_000) socket.destroy();
     }
   }
 
-  private closeIfIdle(socket: Socket, t: Tracked, now: number): void {
+  private closeIfIdle(socket: Socket, t: Tracked, now: number, idleMs: number): void {
     if (t.active > 0 || socket.bytesRead > t.bytesAtIdle) return;
-    if (now - t.idleSinceMs >= (this.drainIdleMs ?? Infinity)) socket.end();
+    // A connection handed over moments ago has its first request on the way: a handover serves it.
+    if (t.headerStartMs !== undefined && idleMs > 0) return;
+    if (now - t.idleSinceMs >= idleMs) socket.end();
   }
 }
