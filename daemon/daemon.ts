@@ -132,9 +132,11 @@ export class Daemon {
       publish: (topic, params) => this.control.publish(topic, params),
     });
     this.monitor.start();
+    await this.monitor.startPrometheus();
     registerMonitoring(this.control, this.monitor);
     this.supervisor.on('state', (n) => this.control.publish('state', n));
-    this.supervisor.on('stats', (s) => this.control.publish('stats', s));
+    // Subscribers get the figures; the operation histogram (up to 256 label sets) is Prometheus's.
+    this.supervisor.on('stats', ({ operations: _operations, ...figures }) => this.control.publish('stats', figures));
     this.logs.onLine = (line) => this.control.publish('logs', { line });
     registerLifecycle(this.control, {
       supervisor: this.supervisor,
@@ -240,7 +242,7 @@ export class Daemon {
       log.info({ event: 'daemon_stop', reason }, 'mcp-starterd stopping');
       if (this.supervisor) await this.supervisor.stop({}, 'daemon-shutdown');
       // A shutdown asked for (SIGTERM, SIGINT, a failed start): the time until the next start is planned.
-      this.monitor?.close(true);
+      await this.monitor?.close(true);
       this.listener.close();
       this.probePort.close();
       await this.control.close();

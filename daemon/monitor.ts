@@ -16,6 +16,8 @@ import { HealthChecker } from './health/checks.js';
 import { AlertEngine } from './metrics/alerts.js';
 import { analyze } from './metrics/analyze.js';
 import { MemoryLimit } from './metrics/memory-limit.js';
+import { OperationTotals } from './metrics/operations.js';
+import { PrometheusExporter, type PrometheusSource } from './metrics/prometheus.js';
 import { Notifier } from './metrics/notifier.js';
 import { Sampler } from './metrics/sampler.js';
 import { AlertsTable } from './ops/alerts.js';
@@ -67,6 +69,14 @@ export class Monitor {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private healthRun: Promise<HealthResult> | undefined;
   private closed = false;
+  /** The learners' MCP operations since the daemon started, for Prometheus. */
+  readonly operations = new OperationTotals();
+  /** CPU seconds of the servers that ran before the current one, so the Prometheus counter only grows. */
+  private cpuSecondsBefore = 0;
+  private cpuPid: number | undefined;
+  private cpuSecondsCurrent = 0;
+  private exporter: PrometheusExporter | undefined;
+  private prometheusFailure: { since: string; message: string; hint: string } | undefined;
 
   constructor(private readonly options: MonitorOptions) {
     const { paths, config, supervisor, log } = options;
@@ -106,7 +116,10 @@ export class Monitor {
     this.availability.begin();
     this.alertsTable.clearAll(new Date().toISOString());
     supervisor.on('state', (note) => this.availability.onState(note));
-    supervisor.on('stats', (stats) => this.sampler.onStats(stats));
+    supervisor.on('stats', (stats) => {
+      this.sampler.onStats(stats);
+      this.operations.add(stats.operations);
+    });
     supervisor.on('probe', (p) => {
       this.probes.record(p.kind, p.ok, p.ms, p.error);
       this.availability.onProbe(p.ok, p.error);
@@ -137,6 +150,7 @@ export class Monitor {
   }
 
   private onSample(sample: MetricsSample, proc: Parameters<MemoryLimit['check']>[1]): void {
+    this.countCpu(this.options.supervisor.child?.pid, proc?.cpuSeconds);
     this.samples.insert(sample);
     this.engine.add(sample);
     this.options.publish('metrics', sample);
@@ -153,6 +167,49 @@ export class Monitor {
     const note: AlertNotification = { action, at, alert };
     this.options.publish('alerts', note);
     this.notifier.notify(note);
+  }
+
+  private countCpu(pid: number | undefined, cpuSeconds: number | undefined): void {
+    if (pid === undefined || cpuSeconds === undefined) return;
+    if (pid !== this.cpuPid) {
+      this.cpuSecondsBefore += this.cpuSecondsCurrent;
+      this.cpuPid = pid;
+    }
+    this.cpuSecondsCurrent = cpuSeconds;
+  }
+
+  /** Serves `/metrics` when `prometheus.port` is set; a port it cannot have is an alert, not a dead daemon. */
+  async startPrometheus(): Promise<void> {
+    const { config, log } = this.options;
+    if (config.prometheus.port === 0) return;
+    const exporter = new PrometheusExporter({ ...config.prometheus, log, source: this.prometheusSource() });
+    try {
+      await exporter.listen();
+      this.exporter = exporter;
+    } catch (err) {
+      const e = err as Error & { hint?: string };
+      this.prometheusFailure = {
+        since: new Date().toISOString(),
+        message: `The Prometheus endpoint is off: ${e.message}`,
+        hint: e.hint ?? 'Set prometheus.port to a free port (or 0 to turn it off), then restart the daemon.',
+      };
+      log.error({ event: 'prometheus', ok: false, error: e.message }, this.prometheusFailure.message);
+      await exporter.close();
+    }
+  }
+
+  private prometheusSource(): PrometheusSource {
+    const { supervisor } = this.options;
+    return {
+      childState: () => supervisor.state,
+      restarts: () => supervisor.restarts,
+      childCpuSecondsTotal: () => this.cpuSecondsBefore + this.cpuSecondsCurrent,
+      childRssBytes: () => (supervisor.child ? (this.sampler.latestProcess?.rssBytes ?? null) : null),
+      availability: () => this.availability.availability(),
+      activeLearners: () => supervisor.child?.stats?.activeLearners ?? 0,
+      activeAlertRules: () => this.alerts.map((a) => a.rule),
+      operations: () => this.operations,
+    };
   }
 
   /** Hourly: raw samples past the retention become hourly averages; rows past the long retention go. */
@@ -201,10 +258,12 @@ export class Monitor {
   }
 
   private opsAlerts(): Alert[] {
+    const prometheus: Alert[] = this.prometheusFailure ? [{ rule: 'prometheus', ...this.prometheusFailure }] : [];
     const failure = this.ops.failure;
-    if (!failure) return [];
+    if (!failure) return prometheus;
     const { dataDir } = this.options.paths;
     return [
+      ...prometheus,
       {
         rule: 'ops_writes',
         since: failure.since,
@@ -238,9 +297,10 @@ export class Monitor {
   }
 
   /** `planned`: the daemon stops on purpose (the time until it is back is planned downtime). */
-  close(planned: boolean): void {
+  async close(planned: boolean): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.exporter?.close();
     this.healthJob?.stop();
     clearInterval(this.upkeepTimer);
     clearInterval(this.heartbeatTimer);

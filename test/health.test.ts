@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { HealthResult, MetricsAnalyzeResult, MetricsHistoryResult, type StatusResult } from '../shared/schemas/rpc.js';
-import { tempDir, WAIT_MS, writeConfig } from './helpers.js';
+import { postMcp, tempDir, toolCallRequest, WAIT_MS, writeConfig } from './helpers.js';
 import { FIXTURES, inState, rpc, spawnDaemon, startDaemon, status, waitForStatus } from './daemon-helpers.js';
 
 const T = { timeout: 120_000 };
@@ -171,31 +171,99 @@ describe('metrics', () => {
   });
 });
 
-/** Resolves after `count` notifications of `topic` on a subscription of its own. */
-async function nextNotifications(socket: string, topic: 'metrics' | 'alerts', count: number): Promise<unknown[]> {
+describe('Prometheus', () => {
+  test('/metrics on the configured loopback port has the daemon’s figures and the learners’ operations', T, async (t) => {
+    const dir = tempDir(t);
+    const port = await freePort();
+    const d = await startDaemon(t, dir, { MCP_STARTER_CONFIG: writeConfig(dir, { prometheus: { port } }) });
+    const s = await status(d.socket);
+    // The child reports its operations with its stats: the first report that counts a request carries this call.
+    const reported = await subscription(d.socket, 'stats', (p) => (p as { requests: number }).requests > 0);
+    const call = await postMcp(new URL(s.url), toolCallRequest('list_tutorials', {}));
+    assert.equal(call.status, 200);
+    await call.text();
+    await reported.found;
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    assert.match(text, /mcp_server_operation_duration_seconds_count\{[^}]*gen_ai_tool_name="list_tutorials"[^}]*\} 1$/m);
+    assert.match(text, /^mcp_starter_child_state\{state="running"\} 1$/m);
+    assert.match(text, /^mcp_starter_child_state\{state="fatal"\} 0$/m);
+    assert.match(text, /^mcp_starter_availability_ratio\{window="24h"\} 1$/m);
+    assert.match(text, /^# TYPE mcp_starter_child_restarts_total counter$/m);
+    assert.match(text, /^mcp_starter_child_resident_memory_bytes \d+/m);
+    assert.match(text, /^process_resident_memory_bytes \d+/m);
+    assert.match(text, /^nodejs_eventloop_lag_seconds /m);
+    assert.doesNotMatch(
+      text,
+      /mcp-starterd-probe|gen_ai_tool_name="list_tutorials",error_type="[^"]+"\} [1-9]/,
+      'the probe’s calls are not counted',
+    );
+  });
+
+  test('a Prometheus port already taken is an alert, not a daemon that will not start', T, async (t) => {
+    const dir = tempDir(t);
+    const holder = createServer().listen(0, '127.0.0.1');
+    t.after(() => holder.close());
+    await once(holder, 'listening');
+    const port = (holder.address() as AddressInfo).port;
+    const d = await startDaemon(t, dir, { MCP_STARTER_CONFIG: writeConfig(dir, { prometheus: { port } }) });
+    const alert = (await status(d.socket)).alerts.find((a) => a.rule === 'prometheus');
+    assert.ok(alert, 'status names the problem');
+    assert.match(alert.message, new RegExp(String(port)));
+    assert.match(alert.hint, /prometheus\.port/);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/**
+ * Subscribes to `topic` on a connection of its own; `found` resolves with the first notification
+ * `pred` accepts (bounded by WAIT_MS). Resolves once the subscription is acknowledged.
+ */
+async function subscription(
+  socket: string,
+  topic: 'metrics' | 'alerts' | 'stats',
+  pred: (params: unknown) => boolean,
+): Promise<{ found: Promise<unknown> }> {
   const s = connect(socket);
-  const got: unknown[] = [];
-  try {
-    return await new Promise<unknown[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${count} ${topic} notifications within ${WAIT_MS} ms`)), WAIT_MS);
-      let buf = '';
-      s.setEncoding('utf8');
-      s.on('error', reject);
-      s.on('data', (chunk: string) => {
-        buf += chunk;
-        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-          const msg = JSON.parse(buf.slice(0, i)) as { method?: string; params?: unknown };
-          buf = buf.slice(i + 1);
-          if (msg.method === topic) got.push(msg.params);
-          if (got.length === count) {
-            clearTimeout(timer);
-            resolve(got);
-          }
+  let acked: () => void = () => undefined;
+  const ack = new Promise<void>((r) => (acked = r));
+  const found = new Promise<unknown>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no matching ${topic} notification within ${WAIT_MS} ms`)), WAIT_MS);
+    let buf = '';
+    s.setEncoding('utf8');
+    s.on('error', reject);
+    s.on('data', (chunk: string) => {
+      buf += chunk;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const msg = JSON.parse(buf.slice(0, i)) as { id?: number; method?: string; params?: unknown };
+        buf = buf.slice(i + 1);
+        if (msg.id === 1) acked();
+        if (msg.method === topic && pred(msg.params)) {
+          clearTimeout(timer);
+          resolve(msg.params);
         }
-      });
-      s.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { topics: [topic] } })}\n`);
+      }
     });
-  } finally {
-    s.destroy();
-  }
+    s.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { topics: [topic] } })}\n`);
+  }).finally(() => s.destroy());
+  found.catch(() => undefined);
+  await ack;
+  return { found };
+}
+
+/** Resolves with the next `count` notifications of `topic`. */
+async function nextNotifications(socket: string, topic: 'metrics' | 'alerts', count: number): Promise<unknown[]> {
+  const got: unknown[] = [];
+  const { found } = await subscription(socket, topic, (p) => got.push(p) >= count);
+  await found;
+  return got;
 }
