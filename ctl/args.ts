@@ -21,6 +21,9 @@ const FLAGS = {
   url: { type: 'string' },
   token: { type: 'string' },
   'token-file': { type: 'string' },
+  hours: { type: 'string' },
+  once: { type: 'boolean' },
+  count: { type: 'string' },
 } as const;
 
 /**

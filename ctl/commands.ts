@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import { AppError, EXIT, type ExitCode } from '../shared/errors.js';
 import type { DataPaths } from '../shared/paths.js';
-import type { MethodName, StatusResult } from '../shared/schemas/rpc.js';
+import type { MethodName, MetricsAnalyzeResult, MetricsHistoryResult, StatusResult } from '../shared/schemas/rpc.js';
 import { UsageError, usageHint, usageMessage } from './args.js';
-import type { ConfigValidateArgs, LearnerName } from './params.js';
+import type { ConfigValidateArgs, HoursArgs, LearnerName } from './params.js';
 import { callDaemon, ControlClient, type RpcParams, type RpcResult } from './client.js';
 import { renderConfigValidate } from './render/config.js';
 import { renderEmergencyStop } from './render/emergency.js';
@@ -11,6 +11,13 @@ import { renderLearnerAdded, renderLearnerRevoked, renderLearners } from './rend
 import { renderReload, renderRestart, renderStart, renderStop } from './render/lifecycle.js';
 import { renderStatus } from './render/status.js';
 import { reloadWaiting, restartWaiting, startWaiting, stopWaiting } from './render/waiting.js';
+// Imported, not loaded lazily like params.ts and offline.ts: esbuild puts a module that both the
+// entry and a lazily loaded chunk use into a chunk of its own, so lazy renderers and `top` would put
+// format.ts, status.ts and client.ts on `status`'s path as three more files (bench/ctl.ts). None
+// of these loads zod; `top` loads it (for the notifications) when it runs.
+import { renderHealth } from './render/health.js';
+import { renderMetrics } from './render/metrics.js';
+import { runTop } from './top.js';
 import { reloadBudgetMs, restartBudgetMs, startBudgetMs, STATUS_MS, stopBudgetMs } from './waits.js';
 
 /** What a command gets besides its params: where the daemon and the data are. */
@@ -26,6 +33,8 @@ export interface Context {
   warn: (text: string) => void;
   /** Says on the terminal what a wait is for, until the returned function ends it. */
   waiting: (text: string) => () => void;
+  /** --json: for a command that owns stdout (`top`), which prints JSON lines itself. */
+  json: boolean;
 }
 
 export type Outcome =
@@ -197,6 +206,32 @@ function dataDir<A, R>(run: (params: A, ctx: Context) => Promise<R>): Runner<A, 
   return { rpc: undefined, offline: 'always', run };
 }
 
+/**
+ * The health check runs five checks, two of them requests to the server with a 5 s timeout each
+ * (the manual's); this is a guard against a wedged daemon, not a wait for anything.
+ */
+const HEALTH_MS = 30_000;
+/** An analysis over a long window reads many samples from ops.db. */
+const METRICS_MS = 30_000;
+
+/** `metrics.analyze` for the figures and the rules, `metrics.history` for the sparklines, on one connection. */
+function metrics(): Runner<HoursArgs, { analyze: MetricsAnalyzeResult; history: MetricsHistoryResult }> {
+  return {
+    rpc: 'metrics.analyze',
+    offline: 'never',
+    async run(params, ctx) {
+      const budgetMs = ctx.timeoutOverrideMs ?? METRICS_MS;
+      const client = await ControlClient.connect(ctx.socket, budgetMs);
+      try {
+        const analyze = await client.call('metrics.analyze', params, budgetMs);
+        return { analyze, history: await client.call('metrics.history', params, budgetMs) };
+      } finally {
+        client.close();
+      }
+    },
+  };
+}
+
 /** Running, or on the way there: what `start` and `restart` count as success. */
 const isUp = (state: string): boolean => state === 'running' || state === 'starting' || state === 'reloading';
 /** Serving learners: a reload's old server serves until the new one takes over. */
@@ -276,6 +311,49 @@ export const COMMANDS: readonly Command[] = [
     ),
     render: renderEmergencyStop,
     exit: (r) => (r.backupError === null ? EXIT.ok : EXIT.bad),
+  }),
+  command({
+    name: 'health',
+    usage: 'health [--json]',
+    summary: 'Run the full health check: server, database, memory, learning system, MCP probe',
+    details:
+      'Shows each check (pass, fail or error) with its time and what it found, what to do for each one that did not\n' +
+      'pass, and availability over 24 h and 7 d against the 99 % goal. Exit code 0 when healthy, 1 when not.',
+    params: NONE,
+    run: daemon('health', HEALTH_MS),
+    render: renderHealth,
+    exit: (r) => (r.status === 'healthy' ? EXIT.ok : EXIT.bad),
+  }),
+  command({
+    name: 'metrics',
+    usage: 'metrics [--hours H] [--json]',
+    summary: 'Show resource and response-time figures over the last H hours, with the alert rules',
+    details:
+      '--hours H  the window, in hours (default 24, as the manual; 0.5 is half an hour; at most 87600)\n' +
+      'Shows each series now, its average, p95 and maximum with a sparkline, the alert rules that fire over the\n' +
+      'window (the share of samples over the line and their average) and the active alerts. No samples yet is\n' +
+      'not an error. --json prints the `metrics.analyze` result: {current, analysis, alerts}.',
+    params: schema(async () => (await argvSchemas()).HoursArgs),
+    run: metrics(),
+    render: renderMetrics,
+    json: (r) => r.analyze,
+  }),
+  streamCommand({
+    name: 'top',
+    usage: 'top [--once] [--count N] [--json]',
+    summary: 'Watch the metrics, alerts and the server\u2019s state live',
+    details:
+      '--once     print the current view and exit\n' +
+      '--count N  exit after N samples\n' +
+      'On a terminal the view is redrawn in place; q or Ctrl-C quits. Otherwise one line per sample (state changes\n' +
+      'and alerts go to stderr); --json prints each sample as one JSON object per line. Exit code 3 when\n' +
+      'mcp-starterd ends the stream or goes away.',
+    params: schema(async () => (await argvSchemas()).TopArgs),
+    run: {
+      rpc: 'subscribe',
+      offline: 'never',
+      run: runTop,
+    },
   }),
   command({
     name: 'config validate',

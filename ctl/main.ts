@@ -30,6 +30,7 @@ function contextFor(argv: Argv, env: NodeJS.ProcessEnv): Context {
     timeoutOverrideMs: timeoutOverrideMs(env),
     warn: printNote,
     waiting: (text) => showWaiting(text),
+    json: argv.globals.json,
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EmergencyStopParams, StopParams } from '../shared/schemas/rpc.js';
+import { EmergencyStopParams, HoursParams, StopParams } from '../shared/schemas/rpc.js';
 
 /**
  * The argv schemas of the commands that take flags or arguments: argv (flags, and positionals by
@@ -46,3 +46,35 @@ export const ConfigValidateArgs = z.strictObject({
   file: z.string().min(1, 'FILE needs a path, e.g. /etc/mcp-starter.json').optional(),
 });
 export type ConfigValidateArgs = z.output<typeof ConfigValidateArgs>;
+
+/** The longest window `metrics.analyze` and `metrics.history` take (HoursParams): ten years. */
+const MAX_HOURS = 24 * 3_650;
+
+export const HoursArgs = z
+  .strictObject({
+    hours: z
+      .string()
+      .regex(/^\d+(\.\d+)?$/, '--hours takes a number of hours, e.g. --hours 24 (or 0.5 for half an hour).')
+      .transform(Number)
+      .refine((h) => h > 0, '--hours must be more than 0.')
+      .refine((h) => h <= MAX_HOURS, `--hours can be at most ${MAX_HOURS} (ten years).`)
+      .optional(),
+  })
+  .transform((a): z.input<typeof HoursParams> => ({ hours: a.hours ?? 24 }))
+  .pipe(HoursParams.unwrap());
+export type HoursArgs = z.output<typeof HoursArgs>;
+
+export const TopArgs = z
+  .strictObject({
+    once: z.boolean().optional(),
+    count: z
+      .string()
+      .regex(/^\d+$/, '--count takes a whole number of samples, e.g. --count 5.')
+      .transform(Number)
+      .refine((n) => n >= 1, '--count must be at least 1.')
+      .refine((n) => n <= 1_000_000_000, '--count can be at most 1000000000.')
+      .optional(),
+  })
+  .refine((a) => a.once !== true || a.count === undefined, { error: 'Give --once or --count N, not both.' })
+  .transform((a) => ({ once: a.once === true, count: a.count }));
+export type TopArgs = z.output<typeof TopArgs>;
