@@ -3,8 +3,8 @@ import type { Config } from '../../shared/schemas/config.js';
 import type { Alert, MetricsRule, MetricsSample } from '../../shared/schemas/rpc.js';
 import { evaluateRule, RULE_SHARES, RULES } from './analyze.js';
 
-/** Fewer samples than this in the window say nothing yet about a share (one busy second at start is not 100 %). */
-export const MIN_SAMPLES = 3;
+/** Fewer samples than this (2 min at the default 10 s) say nothing yet about a share: the busy seconds of a start are not a trend. */
+export const MIN_SAMPLES = 12;
 /** Disk hysteresis: a raised disk alert clears once the disk is this many points under its line. */
 export const DISK_CLEAR_POINTS = 2;
 
