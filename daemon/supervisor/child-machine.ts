@@ -76,6 +76,8 @@ export class ChildMachine extends EventEmitter<{ state: [StateNotification]; sta
   protected config: Config;
   protected reloadConfig: Config | undefined;
   protected reloadError: string | undefined;
+  /** What the handover in progress is, and how long its old child may drain: a reload, or a restart done as one. */
+  protected handover: { kind: 'reload' | 'restart'; drainMs: number | undefined } = { kind: 'reload', drainMs: undefined };
   protected attempt = 0;
   protected window: RestartWindow;
   /** Why the serving child's next exit happens; unset means a crash. */
@@ -249,8 +251,8 @@ export class ChildMachine extends EventEmitter<{ state: [StateNotification]; sta
     }
     this.next = fresh;
     this.options.log.info(
-      { event: 'reload_start', oldPid: this.child?.pid, newPid: fresh.pid },
-      'reload: starting a new server beside the old one',
+      { event: `${this.handover.kind}_start`, oldPid: this.child?.pid, newPid: fresh.pid },
+      `${this.handover.kind}: starting a new server beside the old one`,
     );
     const readyMs = config.restart.readyTimeoutMs;
     const fail = (why: string): void => {
@@ -373,12 +375,13 @@ export class ChildMachine extends EventEmitter<{ state: [StateNotification]; sta
   private retire(old: ChildHandle): void {
     this.retiring.add(old);
     const { drain } = this.config;
+    const { kind, drainMs = drain.timeoutMs } = this.handover;
     this.options.log.info(
-      { event: 'reload_done', oldPid: old.pid, newPid: this.child?.pid },
-      'reload: new server serving, old one draining',
+      { event: kind === 'reload' ? 'reload_done' : 'restart_handover', oldPid: old.pid, newPid: this.child?.pid },
+      `${kind}: new server serving, old one draining`,
     );
-    old.send({ type: 'drain', timeoutMs: drain.timeoutMs, handover: true }).catch(() => old.signalGroup('SIGTERM'));
-    void old.exitWithin(drain.timeoutMs + drain.killTimeoutMs).then((exited) => {
+    old.send({ type: 'drain', timeoutMs: drainMs, handover: true }).catch(() => old.signalGroup('SIGTERM'));
+    void old.exitWithin(drainMs + drain.killTimeoutMs).then((exited) => {
       if (!exited) old.signalGroup('SIGKILL');
     });
   }

@@ -126,6 +126,7 @@ export class Supervisor extends ChildMachine {
     if (this.autoRestart) return Promise.reject(busyError('restart the server', this.autoRestart));
     const name = reason === 'restart' ? 'restart' : 'memory-restart';
     return this.ops.run(name, 'restart the server', async (signal) => {
+      if (reason === 'restart' && options.force !== true && this.state === 'running' && this.child) return this.handOver(options, signal);
       const stop = await this.drainAndStop(options, reason);
       signal.throwIfAborted();
       this.beginStart();
@@ -170,6 +171,53 @@ export class Supervisor extends ChildMachine {
       await Promise.all(victims.map((c) => c.reapGroup()));
       return servingPid;
     });
+  }
+
+  /**
+   * The operator's restart of a serving child, done as a handover: a fresh process starts beside
+   * the old one and takes new connections once it answers its probe; the old one drains (its open
+   * connections' requests answered with `Connection: close`, idle ones closed) and exits. Learners
+   * never wait for a process to start, and nobody gets a 503 (issue 11). The answer comes once the
+   * old one has gone, with its drain's figures. `--force` keeps stop-then-start; so does the
+   * memory-limit restart, which must not run two large processes at once.
+   */
+  private async handOver(options: StopOptions, signal: AbortSignal): Promise<{ stop: StopResult; child: ChildStatus }> {
+    const t0 = performance.now();
+    const old = this.child;
+    if (!old) throw new AppError('E_CHILD_STATE', 'No server runs to restart.', { hint: 'Start it with `mcp-starterctl start`.' });
+    const activeLearners = old.stats?.activeLearners ?? 0;
+    const inFlight = old.stats?.inFlight ?? 0;
+    this.reloadConfig = this.config;
+    this.reloadError = undefined;
+    this.handover = { kind: 'restart', drainMs: options.timeoutMs };
+    try {
+      this.transition('reload', 'restart');
+      const fresh = this.next;
+      await this.waitState((s) => s !== 'reloading' && s !== 'starting', signal).catch((err: unknown) => {
+        throw err instanceof AppError ? err : preemptedError('restart');
+      });
+      if (this.state === 'running' && fresh && this.child === fresh) {
+        const { drain } = this.config;
+        const drainedInTime = await old.exitWithin((options.timeoutMs ?? drain.timeoutMs) + drain.killTimeoutMs + 1_000);
+        await Promise.race([old.channelClosed, sleep(500)]);
+        const stop: StopResult = {
+          was: 'running',
+          activeLearners,
+          inFlight,
+          drained: drainedInTime && old.drainForced === false,
+          killed: old.proc.signalCode === 'SIGKILL',
+          ms: Math.round(performance.now() - t0),
+        };
+        return { stop, child: this.status() };
+      }
+      if (fresh) await fresh.exited;
+      const why = this.reloadError ?? `the server went to ${this.state} during the handover`;
+      throw new AppError('E_CHILD_STATE', `Restart failed, the old server keeps serving: ${why}.`, {
+        hint: 'See the log for the new server’s last lines (`mcp-starterctl status` shows them when it crashed); `mcp-starterctl restart --force` stops the old one first.',
+      });
+    } finally {
+      this.handover = { kind: 'reload', drainMs: undefined };
+    }
   }
 
   /**
