@@ -4,6 +4,8 @@
  *
  * - calls failed during 10 `restart`s and 5 `config.reload`s under 8 busy clients (and 2 idle
  *   keep-alive clients), and how long each restart took;
+ * - a SIGSTOPped server: the time until its replacement serves, the requests sent during the hang
+ *   answered, and the daemon's open fds before and after;
  * - connections still open after 20 s of 300 slow-loris clients;
  * - p50/p99/max at 64 and 256 clients (each loops get_progress with a submit_step every 4th
  *   call), the calls refused (503), and the daemon's probe failures meanwhile.
@@ -31,7 +33,7 @@ const Settings = z.object({
   BENCH_LORIS_SECONDS: z.coerce.number().positive().max(120).default(20),
   BENCH_PARTS: z
     .string()
-    .default('storm,loris,load')
+    .default('storm,hang,loris,load')
     .transform((s) => new Set(s.split(',').map((p) => p.trim()))),
   BENCH_LOAD_CLIENTS: z
     .string()
@@ -169,6 +171,38 @@ function rpc(d: Daemon, method: string, params?: unknown, timeoutMs = 60_000): P
   });
 }
 
+/**
+ * Subscribes to state changes; `served` resolves at the first transition into `running` (the new
+ * server takes the connections), and the subscription closes. Resolves once subscribed.
+ */
+async function whenServing(d: Daemon, timeoutMs = 60_000): Promise<{ served: Promise<number> }> {
+  const s = connect(d.socket);
+  let subscribed: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (subscribed = r));
+  const served = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no transition to running within ${timeoutMs} ms`)), timeoutMs);
+    let buf = '';
+    s.setEncoding('utf8');
+    s.on('error', reject);
+    s.on('data', (chunk: string) => {
+      buf += chunk;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const msg = JSON.parse(buf.slice(0, i)) as { id?: number; method?: string; params?: { state?: string } };
+        buf = buf.slice(i + 1);
+        if (msg.id === 1) subscribed();
+        if (msg.method === 'state' && msg.params?.state === 'running') {
+          clearTimeout(timer);
+          resolve(performance.now());
+        }
+      }
+    });
+    s.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { topics: ['state'] } })}\n`);
+  }).finally(() => s.destroy());
+  served.catch(() => undefined);
+  await ready;
+  return { served };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The learners' workload: get_progress, with a submit_step every 4th call.
 
@@ -250,7 +284,10 @@ function idleKeepAlive(port: number, agent: Agent): Promise<void> {
 }
 
 interface StormResult {
+  /** Each `restart` call, until its answer (the old server gone). */
   restartMs: number[];
+  /** Each restart, until the new server took the connections. */
+  servedMs: number[];
   restartFailed: number;
   reloadMs: number[];
   reloadFailed: number;
@@ -267,15 +304,20 @@ async function storm(command: string[]): Promise<StormResult> {
     const { ledger, finished } = runLoops(clients, mixedCall(), stop);
     const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 500));
     const restartMs: number[] = [];
+    const servedMs: number[] = [];
     await settle();
     for (let i = 0; i < RESTARTS; i++) {
       // The idle clients: one request each, then nothing until the restart.
       await Promise.all(agents.map((a) => idleKeepAlive(d.port, a)));
       await settle();
+      const { served } = await whenServing(d);
       const t0 = performance.now();
       await rpc(d, 'restart');
       restartMs.push(performance.now() - t0);
-      progress(`restart ${i + 1}/${RESTARTS}: ${(performance.now() - t0).toFixed(0)} ms`);
+      servedMs.push((await served) - t0);
+      progress(
+        `restart ${i + 1}/${RESTARTS}: new server serving after ${((await served) - t0).toFixed(0)} ms, answered after ${(performance.now() - t0).toFixed(0)} ms`,
+      );
     }
     const restartFailed = ledger.failed;
     const reloadMs: number[] = [];
@@ -291,6 +333,7 @@ async function storm(command: string[]): Promise<StormResult> {
     await finished;
     return {
       restartMs,
+      servedMs,
       restartFailed,
       reloadMs,
       reloadFailed: ledger.failed - restartFailed,
@@ -402,6 +445,52 @@ async function load(command: string[], count: number): Promise<LoadResult> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A hung child: SIGSTOP, then requests; the time until the replacement answers them all.
+
+const HANG_REQUESTS = 8;
+
+function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** One GET /health on its own connection: its status (0: failed), and when it was answered. */
+function healthAt(port: number): Promise<{ status: number; atMs: number }> {
+  return new Promise((resolve) => {
+    const req = get({ host: '127.0.0.1', port, path: '/health', agent: false, timeout: 60_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, atMs: performance.now() }));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve({ status: 0, atMs: performance.now() }));
+  });
+}
+
+async function hang(command: string[]): Promise<{ replacedMs: number; answered: number; fdsBefore: number; fdsAfter: number }> {
+  const d = await startDaemon(command);
+  try {
+    const daemonPid = d.proc.pid ?? 0;
+    const fdsBefore = openFds(daemonPid);
+    const pid = ChildState.parse(await rpc(d, 'status')).child.pid;
+    if (pid === null) throw new Error('no server to hang');
+    const { served } = await whenServing(d);
+    const t0 = performance.now();
+    process.kill(pid, 'SIGSTOP');
+    const answers = await Promise.all(Array.from({ length: HANG_REQUESTS }, () => healthAt(d.port)));
+    const replacedMs = (await served) - t0;
+    // The stopped process is killed by the daemon; let it go so nothing is left behind.
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // already gone, as it should be
+    }
+    const fdsAfter = openFds(daemonPid);
+    return { replacedMs, answered: answers.filter((a) => a.status === 200).length, fdsBefore, fdsAfter };
+  } finally {
+    await stopDaemon(d);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function topFailures(failures: Map<string, number>): string {
   const top = [...failures].sort((a, b) => b[1] - a[1]).slice(0, 3);
@@ -420,9 +509,17 @@ async function main(): Promise<void> {
     const s = await storm(command);
     report.push(
       `  calls failed during ${RESTARTS} restarts under ${BUSY_CLIENTS} busy clients (+${IDLE_CLIENTS} idle keep-alive): ${s.restartFailed}  (aim 0)`,
-      `  each restart: ${s.restartMs.map(f).join(', ')} ms; max ${f(Math.max(...s.restartMs))} ms  (aim ≤ 1000 ms)`,
+      `  each restart, until the new server serves: ${s.servedMs.map(f).join(', ')} ms; max ${f(Math.max(...s.servedMs))} ms  (aim ≤ 1000 ms)`,
+      `  each restart, until its answer (the old server drained and gone): ${s.restartMs.map(f).join(', ')} ms`,
       `  calls failed during ${RELOADS} reloads: ${s.reloadFailed}; each reload: ${s.reloadMs.map(f).join(', ')} ms`,
       `  calls made in all: ${s.calls}${topFailures(s.failures)}`,
+    );
+  }
+  if (settings.BENCH_PARTS.has('hang')) {
+    progress(`a SIGSTOPped server with ${HANG_REQUESTS} requests sent during the hang`);
+    const h = await hang(command);
+    report.push(
+      `  hung server (SIGSTOP) replaced after ${f(h.replacedMs)} ms  (aim ≤ 15000 ms); requests sent during the hang answered 200: ${h.answered} of ${HANG_REQUESTS}; daemon fds ${h.fdsBefore} before, ${h.fdsAfter} after`,
     );
   }
   if (settings.BENCH_PARTS.has('loris')) {
