@@ -1,7 +1,7 @@
 // The full health check, availability and the memory limit against a real daemon and server (issue 8).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -130,6 +130,21 @@ describe('availability (DESIGN.md, Data)', () => {
     const s = await status(d.socket);
     assert.equal(s.child.state, 'running');
     assert.equal(s.availability.h24, 1);
+  });
+});
+
+describe('ops.db trouble', () => {
+  test('an ops.db that cannot be opened leaves health and metrics working in memory, with an alert that says so', T, async (t) => {
+    const dir = tempDir(t);
+    mkdirSync(join(dir, 'ops.db')); // a folder where the file should be
+    const d = await startDaemon(t, dir);
+    const alert = (await status(d.socket)).alerts.find((a) => a.rule === 'ops_writes');
+    assert.ok(alert, 'status names the problem');
+    assert.match(alert.message, /cannot open .*ops\.db/);
+    assert.match(alert.hint, /restart the daemon/);
+    const h = await health(d.socket);
+    assert.equal(h.status, 'healthy', 'the service itself is fine');
+    assert.equal((await status(d.socket)).child.state, 'running');
   });
 });
 
