@@ -23,51 +23,12 @@ import {
   type RpcResultInput,
   type StatusResult,
 } from '../shared/schemas/rpc.js';
+import { cleanEnv, ctl, CTL_MAIN, withTimeout } from './ctl-helpers.js';
 import { startDaemon } from './daemon-helpers.js';
-import { ROOT, tempDir, WAIT_MS } from './helpers.js';
+import { ROOT, tempDir } from './helpers.js';
 
 /** Every test has a guard, so a hang fails with the test's name (issue 7). */
 const TEST_MS = 60_000;
-const CTL_MAIN = join(ROOT, 'ctl', 'main.ts');
-
-interface CtlRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
-}
-
-/** The test runner's environment without MCP_STARTER_* variables (they would change what ctl does). */
-function cleanEnv(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('MCP_STARTER_')),
-  );
-}
-
-/** Runs mcp-starterctl from source as a real process (stdin, stdout and stderr are pipes: no terminal). */
-async function ctl(t: TestContext, args: readonly string[], guardMs = WAIT_MS): Promise<CtlRun> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CTL_MAIN, ...args], {
-    cwd: ROOT,
-    env: { ...cleanEnv(), NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const [code] = (await withTimeout(once(proc, 'close'), `mcp-starterctl ${args.join(' ')}`, guardMs)) as [number | null];
-  return { code, stdout, stderr };
-}
 
 const ESC = '\u001b';
 const HAS_SCRIPT = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;

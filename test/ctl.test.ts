@@ -29,6 +29,7 @@ import {
   type ChildStatus,
   type MethodName,
 } from '../shared/schemas/rpc.js';
+import { cleanEnv, ctl, CTL_MAIN, withTimeout, type CtlRun } from './ctl-helpers.js';
 import { inState, pidAlive, startDaemon, waitForStatus, type RunningDaemon } from './daemon-helpers.js';
 import {
   LineStream,
@@ -45,38 +46,6 @@ import {
 
 /** Every test has a guard, so a hang fails with the test's name (issue 7). */
 const TEST_MS = 60_000;
-const CTL_MAIN = join(ROOT, 'ctl', 'main.ts');
-
-interface CtlRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs mcp-starterctl from source as a real process; killed if it outlives the test guard. */
-async function ctl(t: TestContext, args: readonly string[], env: NodeJS.ProcessEnv = {}, guardMs = WAIT_MS): Promise<CtlRun> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CTL_MAIN, ...args], {
-    cwd: ROOT,
-    env: { ...cleanEnv(), NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const [code] = (await withTimeout(once(proc, 'close'), `mcp-starterctl ${args.join(' ')}`, guardMs)) as [number | null];
-  return { code, stdout, stderr };
-}
-
-/** The test runner's environment without MCP_STARTER_* variables (they would change what ctl does). */
-function cleanEnv(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('MCP_STARTER_')),
-  );
-}
 
 const HAS_SCRIPT = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -103,14 +72,6 @@ async function ctlOnTerminal(
   proc.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
   const [code] = (await withTimeout(once(proc, 'close'), `mcp-starterctl ${args.join(' ')} on a terminal`)) as [number | null];
   return { code, output: output.replace(/\r/g, '') };
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
 }
 
 /** `{"error":{code,message,hint}}`, the one shape of every --json error. */

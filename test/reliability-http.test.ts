@@ -15,46 +15,17 @@ import { HttpErrorBody } from '../shared/schemas/http.js';
 import { AdmissionGate, type Ticket } from '../mcp-server/transports/limits.js';
 import type { Refusal } from '../mcp-server/transports/refusal.js';
 import { rpc, startDaemon, status } from './daemon-helpers.js';
-import { startHttpServer, tempDir, v2HttpClient, WAIT_MS, writeConfig, type RunningServer } from './helpers.js';
+import { startHttpServer, tempDir, toolCallRequest, v2HttpClient, WAIT_MS, writeConfig, type RunningServer } from './helpers.js';
 
 const T = { timeout: 60_000 };
-const PROTOCOL = '2026-07-28';
 
 // ---------------------------------------------------------------------------------------------
 // Requests, raw and otherwise.
 
-interface Call {
-  headers: Record<string, string>;
-  body: string;
-}
+type Call = ReturnType<typeof toolCallRequest>;
 
-/** A well-formed 2026-07-28 `tools/call` POST, as the v2 client sends it. */
-function toolCall(name: string, args: Record<string, unknown> = {}, token?: string): Call {
-  return {
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': PROTOCOL,
-      'mcp-method': 'tools/call',
-      'mcp-name': name,
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: {
-        name,
-        arguments: args,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': PROTOCOL,
-          'io.modelcontextprotocol/clientInfo': { name: 'reliability-test', version: '1.0.0' },
-          'io.modelcontextprotocol/clientCapabilities': {},
-        },
-      },
-    }),
-  };
-}
+/** A well-formed 2026-07-28 `tools/call` POST. */
+const toolCall = (name: string, args: Record<string, unknown> = {}, token?: string): Call => toolCallRequest(name, args, token);
 
 interface Answer {
   status: number;
