@@ -45,6 +45,11 @@ describe('configuration', () => {
     assert.match(msg, /my\.json: thresholds\.cpuPercent/);
   });
 
+  test('a cron pattern with the right shape and no time is refused with croner’s reason', { timeout: 30_000 }, () => {
+    const msg = configError(() => parseConfig({ schedule: { healthReport: '99 * * * *' } }, 'my.json'));
+    assert.match(msg, /schedule\.healthReport.*Invalid value for minute: 99/);
+  });
+
   test('a config file with bad JSON says so and how to check it', { timeout: 30_000 }, (t) => {
     const dir = tempDir(t);
     const file = join(dir, 'bad.json');

@@ -1,3 +1,4 @@
+import { Cron as CronPattern } from 'croner';
 import { z } from 'zod';
 
 /**
@@ -12,7 +13,19 @@ const Percent = z.number().min(1).max(100);
 const Cron = z
   .string()
   .trim()
-  .regex(/^(\S+\s+){4,5}\S+$/, 'use a 5- or 6-field cron pattern, e.g. "0 2 * * *" for 02:00 every day');
+  .regex(/^(\S+\s+){4,5}\S+$/, 'use a 5- or 6-field cron pattern, e.g. "0 2 * * *" for 02:00 every day')
+  .check((ctx) => {
+    // croner, which runs the jobs, is the judge of a pattern: "99 * * * *" has the right shape and no time.
+    try {
+      new CronPattern(ctx.value).stop();
+    } catch (err) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `${(err as Error).message.replace(/^CronPattern: /, '')}; e.g. "0 2 * * *" is 02:00 every day`,
+      });
+    }
+  });
 
 const Server = z
   .strictObject({
