@@ -158,10 +158,10 @@ export function registerTool(server: McpServer, def: ToolDef, call: CallContext,
         if (appErr.code === 'E_INTERNAL') deps.log.error({ err, tool: def.name }, 'tool failed');
         return errorResult(appErr);
       } finally {
-        deps.log[call.probe ? 'debug' : 'info'](
-          { event: 'tool_call', tool: def.name, ms: Math.round((performance.now() - t0) * 100) / 100, ok, learner: call.learner.name },
-          'tool call',
-        );
+        // The daemon's probe is not a learner: at debug level its calls are logged, marked so analysis skips them.
+        const ms = Math.round((performance.now() - t0) * 100) / 100;
+        if (call.probe) deps.log.debug({ event: 'tool_call', tool: def.name, ms, ok, probe: true }, 'probe tool call');
+        else deps.log.info({ event: 'tool_call', tool: def.name, ms, ok, learner: call.learner.name }, 'tool call');
       }
     },
   );
