@@ -43,6 +43,12 @@ export async function ctl(t: TestContext, args: readonly string[], env: NodeJS.P
   let stderr = '';
   proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const [code] = (await withTimeout(once(proc, 'close'), `mcp-starterctl ${args.join(' ')}`, guardMs)) as [number | null];
-  return { code, stdout, stderr };
+  try {
+    const [code] = (await withTimeout(once(proc, 'close'), `mcp-starterctl ${args.join(' ')}`, guardMs)) as [number | null];
+    return { code, stdout, stderr };
+  } catch (err) {
+    // Hung: end it now, not only in an after hook that another hook may be waiting in front of.
+    proc.kill('SIGKILL');
+    throw err;
+  }
 }

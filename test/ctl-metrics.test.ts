@@ -69,7 +69,10 @@ type Handler = (request: Request, socket: Socket) => void;
 async function socketFixture(t: TestContext, handler: Handler): Promise<{ dir: string; requests: Array<Omit<Request, 'id'>> }> {
   const dir = tempDir(t);
   const requests: Array<Omit<Request, 'id'>> = [];
+  const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     let buffer = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -86,7 +89,14 @@ async function socketFixture(t: TestContext, handler: Handler): Promise<{ dir: s
   });
   server.listen(join(dir, 'mcp-starterd.sock'));
   await once(server, 'listening');
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // A ctl still connected (a test that failed) must not hold the close, and so the test, for good.
+        for (const socket of sockets) socket.destroy();
+      }),
+  );
   return { dir, requests };
 }
 
@@ -486,14 +496,17 @@ describe('mcp-starterctl top (fixture server)', () => {
       notify(s, 'metrics', sample(0));
       s.end();
     });
-    const dropped = await topFixture(t, { current: sample(10), alerts: [] }, (s) => {
-      notify(s, 'dropped', { reason: 'You fell more than 1048576 bytes behind; subscribe again and read faster.' });
-      s.end();
-    });
+    // One fixture per ctl: a fixture pairs its one subscriber with the metrics.current that comes next.
+    const droppingFixture = (): ReturnType<typeof topFixture> =>
+      topFixture(t, { current: sample(10), alerts: [] }, (s) => {
+        notify(s, 'dropped', { reason: 'You fell more than 1048576 bytes behind; subscribe again and read faster.' });
+        s.end();
+      });
+    const [dropped, droppedForJson] = await Promise.all([droppingFixture(), droppingFixture()]);
     const [goneRun, droppedRun, droppedJson] = await Promise.all([
       ctl(t, ['top', '--data-dir', gone.dir]),
       ctl(t, ['top', '--data-dir', dropped.dir]),
-      ctl(t, ['top', '--json', '--data-dir', dropped.dir]),
+      ctl(t, ['top', '--json', '--data-dir', droppedForJson.dir]),
     ]);
     assert.equal(goneRun.code, 3);
     assert.equal(goneRun.stdout.trimEnd().split('\n').length, 2, 'both samples were shown first');
