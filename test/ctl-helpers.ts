@@ -1,9 +1,10 @@
 // Running mcp-starterctl from source as a real process, for the ctl test files.
 import { spawn } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { ROOT, WAIT_MS } from './helpers.js';
+import { ROOT, tempDir, WAIT_MS } from './helpers.js';
 
 export const CTL_MAIN = join(ROOT, 'ctl', 'main.ts');
 
@@ -51,4 +52,45 @@ export async function ctl(t: TestContext, args: readonly string[], env: NodeJS.P
     proc.kill('SIGKILL');
     throw err;
   }
+}
+
+export type FixtureRequest = { id: number; method: string; params?: unknown };
+export type Handler = (request: FixtureRequest, socket: Socket) => void;
+
+/** A tiny real JSON-RPC server on a Unix socket: it answers as `handler` says and records the requests. */
+export async function socketFixture(
+  t: TestContext,
+  handler: Handler,
+): Promise<{ dir: string; requests: Array<Omit<FixtureRequest, 'id'>> }> {
+  const dir = tempDir(t);
+  const requests: Array<Omit<FixtureRequest, 'id'>> = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      let i: number;
+      while ((i = buffer.indexOf('\n')) >= 0) {
+        const request = JSON.parse(buffer.slice(0, i)) as FixtureRequest;
+        buffer = buffer.slice(i + 1);
+        requests.push({ method: request.method, params: request.params });
+        handler(request, socket);
+      }
+    });
+    socket.on('error', () => undefined); // ctl closing first is fine
+  });
+  server.listen(join(dir, 'mcp-starterd.sock'));
+  await once(server, 'listening');
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // A ctl still connected (a test that failed) must not hold the close, and so the test, for good.
+        for (const socket of sockets) socket.destroy();
+      }),
+  );
+  return { dir, requests };
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { sparkline } from '../ctl/render/sparkline.js';
@@ -23,7 +23,7 @@ import {
   type RpcResultInput,
   type StatusResult,
 } from '../shared/schemas/rpc.js';
-import { cleanEnv, ctl, CTL_MAIN, withTimeout } from './ctl-helpers.js';
+import { cleanEnv, ctl, CTL_MAIN, socketFixture, withTimeout, type Handler } from './ctl-helpers.js';
 import { startDaemon } from './daemon-helpers.js';
 import { ROOT, tempDir } from './helpers.js';
 
@@ -60,44 +60,6 @@ function outputMatches(run: ReturnType<typeof ctlOnTerminal>, pattern: RegExp): 
     }),
     `terminal output matching ${pattern}`,
   );
-}
-
-type Request = { id: number; method: string; params?: unknown };
-type Handler = (request: Request, socket: Socket) => void;
-
-/** A tiny real JSON-RPC server on a Unix socket: it answers as `handler` says and records the requests. */
-async function socketFixture(t: TestContext, handler: Handler): Promise<{ dir: string; requests: Array<Omit<Request, 'id'>> }> {
-  const dir = tempDir(t);
-  const requests: Array<Omit<Request, 'id'>> = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    let buffer = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let i: number;
-      while ((i = buffer.indexOf('\n')) >= 0) {
-        const request = JSON.parse(buffer.slice(0, i)) as Request;
-        buffer = buffer.slice(i + 1);
-        requests.push({ method: request.method, params: request.params });
-        handler(request, socket);
-      }
-    });
-    socket.on('error', () => undefined); // ctl closing first is fine
-  });
-  server.listen(join(dir, 'mcp-starterd.sock'));
-  await once(server, 'listening');
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // A ctl still connected (a test that failed) must not hold the close, and so the test, for good.
-        for (const socket of sockets) socket.destroy();
-      }),
-  );
-  return { dir, requests };
 }
 
 /** Answers with `result` after checking it with the method's schema, so the fixture cannot drift from the contract. */

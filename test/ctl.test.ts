@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -29,7 +29,7 @@ import {
   type ChildStatus,
   type MethodName,
 } from '../shared/schemas/rpc.js';
-import { cleanEnv, ctl, CTL_MAIN, withTimeout, type CtlRun } from './ctl-helpers.js';
+import { cleanEnv, ctl, CTL_MAIN, socketFixture, withTimeout, type CtlRun } from './ctl-helpers.js';
 import { inState, pidAlive, startDaemon, waitForStatus, type RunningDaemon } from './daemon-helpers.js';
 import {
   LineStream,
@@ -406,36 +406,6 @@ describe('mcp-starterctl emergency-stop, with the daemon down', () => {
     assert.match(error.message, /There is no data directory at .*nowhere/);
   });
 });
-
-type Handler = (request: { id: number; method: string; params?: unknown }, socket: Socket) => void;
-
-/** A tiny real JSON-RPC server on a Unix socket: it answers as `handler` says and records the requests. */
-async function socketFixture(
-  t: TestContext,
-  handler: Handler,
-): Promise<{ dir: string; requests: Array<{ method: string; params?: unknown }> }> {
-  const dir = tempDir(t);
-  const requests: Array<{ method: string; params?: unknown }> = [];
-  const server: Server = createServer((socket) => {
-    let buffer = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let i: number;
-      while ((i = buffer.indexOf('\n')) >= 0) {
-        const request = JSON.parse(buffer.slice(0, i)) as { id: number; method: string; params?: unknown };
-        buffer = buffer.slice(i + 1);
-        requests.push({ method: request.method, params: request.params });
-        handler(request, socket);
-      }
-    });
-    socket.on('error', () => undefined); // ctl closing first is fine
-  });
-  server.listen(join(dir, 'mcp-starterd.sock'));
-  await once(server, 'listening');
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { dir, requests };
-}
 
 const answer = (socket: Socket, id: number, result: unknown): boolean =>
   socket.write(`${JSON.stringify({ jsonrpc: '2.0', id, result })}\n`);
