@@ -28,6 +28,7 @@ describe('configuration', () => {
     assert.equal(c.drain.timeoutMs, 30_000);
     assert.equal(c.logs.maxBytes, 100 * 1024 * 1024);
     assert.equal(c.logs.keep, 7);
+    assert.equal(c.logs.maxTotalBytes, 1024 * 1024 * 1024);
     assert.equal(c.sessions.ttlHours, 24);
     assert.deepEqual(c.schedule, {
       healthReport: '0 * * * *',
@@ -48,6 +49,15 @@ describe('configuration', () => {
   test('a cron pattern with the right shape and no time is refused with croner’s reason', { timeout: 30_000 }, () => {
     const msg = configError(() => parseConfig({ schedule: { healthReport: '99 * * * *' } }, 'my.json'));
     assert.match(msg, /schedule\.healthReport.*Invalid value for minute: 99/);
+  });
+
+  test('a log cap smaller than one log file is refused: the current file alone would pass it', { timeout: 30_000 }, () => {
+    const msg = configError(() => parseConfig({ logs: { maxBytes: 8 * 1024 * 1024, maxTotalBytes: 4 * 1024 * 1024 } }, 'my.json'));
+    assert.match(msg, /logs\.maxTotalBytes.*smaller than logs\.maxBytes/);
+    assert.match(
+      configError(() => parseConfig({ logs: { maxTotalBytes: 1000 } }, 'my.json')),
+      /logs\.maxTotalBytes/,
+    );
   });
 
   test('a config file with bad JSON says so and how to check it', { timeout: 30_000 }, (t) => {

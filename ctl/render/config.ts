@@ -12,7 +12,7 @@ function summary(v: ConfigValidation): string[] {
     ['server', `http://${c.server.host}:${c.server.port}/mcp${c.server.requireAuth ? ' (token required)' : ''}`],
     ['drain', `${duration(c.drain.timeoutMs)}, then SIGTERM; SIGKILL after ${duration(c.drain.killTimeoutMs)}`],
     ['ready', `${duration(c.restart.readyTimeoutMs)} for a new server to be ready`],
-    ['logs', `${c.logs.level}, rotated at ${bytes(c.logs.maxBytes)}, ${c.logs.keep} kept`],
+    ['logs', `${c.logs.level}, rotated at ${bytes(c.logs.maxBytes)}, ${c.logs.keep} kept, ${bytes(c.logs.maxTotalBytes)} at most in all`],
   ];
   if (v.envOverrides.length > 0) facts.push(['environment', v.envOverrides.join(', ')]);
   return [rows(facts)];

@@ -205,8 +205,26 @@ const Logs = z
       .int()
       .min(1024)
       .default(100 * 1024 * 1024),
-    /** Rotated files kept (manual: 7). */
+    /** Rotated files kept (manual: 7): `.1` plain, older ones gzip-compressed (`.2.gz` …). */
     keep: z.number().int().min(1).max(100).default(7),
+    /**
+     * All log files together (the current one and the rotated ones); past it the oldest rotated
+     * files are deleted first, never the current one. At least `maxBytes`.
+     */
+    maxTotalBytes: z
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .default(1024 * 1024 * 1024),
+  })
+  .check((ctx) => {
+    if (ctx.value.maxTotalBytes >= ctx.value.maxBytes) return;
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value.maxTotalBytes,
+      path: ['maxTotalBytes'],
+      message: `logs.maxTotalBytes (${ctx.value.maxTotalBytes}) is smaller than logs.maxBytes (${ctx.value.maxBytes}), so the current file alone could pass it; make it at least logs.maxBytes`,
+    });
   })
   .prefault({});
 
