@@ -17,6 +17,7 @@ import { reloadWaiting, restartWaiting, startWaiting, stopWaiting } from './rend
 // of these loads zod; `top` loads it (for the notifications) when it runs.
 import { renderHealth } from './render/health.js';
 import { renderMetrics } from './render/metrics.js';
+import { renderLogsRotate } from './render/logs.js';
 import { runTop } from './top.js';
 import { reloadBudgetMs, restartBudgetMs, startBudgetMs, STATUS_MS, stopBudgetMs } from './waits.js';
 
@@ -213,6 +214,8 @@ function dataDir<A, R>(run: (params: A, ctx: Context) => Promise<R>): Runner<A, 
 const HEALTH_MS = 30_000;
 /** An analysis over a long window reads many samples from ops.db. */
 const METRICS_MS = 30_000;
+/** A rotation is instant; its answer waits for the compression it starts (about a second per 100 MB). */
+const LOGS_ROTATE_MS = 60_000;
 
 /** `metrics.analyze` for the figures and the rules, `metrics.history` for the sparklines, on one connection. */
 function metrics(): Runner<HoursArgs, { analyze: MetricsAnalyzeResult; history: MetricsHistoryResult }> {
@@ -354,6 +357,18 @@ export const COMMANDS: readonly Command[] = [
       offline: 'never',
       run: runTop,
     },
+  }),
+  command({
+    name: 'logs rotate',
+    usage: 'logs rotate [--json]',
+    summary: 'Rotate the daemon\u2019s log file now',
+    details:
+      'The current file becomes mcp-starterd.log.1 and a fresh one starts; older rotated files move up a slot and\n' +
+      'are gzip-compressed (.2.gz \u2026), keeping logs.keep of them within logs.maxTotalBytes (the oldest go first).\n' +
+      'Prints where the file went, what was compressed and deleted, and the room the logs take now.',
+    params: NONE,
+    run: daemon('logs.rotate', LOGS_ROTATE_MS),
+    render: renderLogsRotate,
   }),
   command({
     name: 'config validate',

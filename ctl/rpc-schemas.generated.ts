@@ -582,6 +582,20 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
     },
     required: ['current', 'analysis', 'alerts'],
   },
+  'logs.rotate': {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: {
+      rotated: { type: 'boolean' },
+      file: { type: 'string' },
+      rotatedTo: { type: ['string', 'null'] },
+      bytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+      compressed: { type: 'array', items: { type: 'string' } },
+      deleted: { type: 'array', items: { type: 'string' } },
+      totalBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+    },
+    required: ['rotated', 'file', 'rotatedTo', 'bytes', 'compressed', 'deleted', 'totalBytes'],
+  },
 };
 
 /** `error.data` of every control-API error. */

@@ -17,6 +17,7 @@ import { LogWriter } from './logs/writer.js';
 import { Monitor } from './monitor.js';
 import { AVAILABILITY_GOAL } from './ops/availability.js';
 import { registerLifecycle } from './rpc/lifecycle.js';
+import { registerLogs } from './rpc/logs.js';
 import { registerMonitoring } from './rpc/monitoring.js';
 import type { ChildCommand } from './supervisor/child.js';
 import { Supervisor } from './supervisor/supervisor.js';
@@ -65,7 +66,7 @@ export class Daemon {
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: DaemonOptions) {
-    this.logs = new LogWriter(options.paths.logsDir, options.config.logs.level);
+    this.logs = new LogWriter(options.paths.logsDir, options.config.logs.level, options.config.logs);
     this.listener = new PortListener(this.logs.log.child({ component: 'listener' }), options.config.server);
     this.probePort = new ProbePort(options.paths.probeSocket, this.logs.log.child({ component: 'probe' }));
     this.control = new ControlServer(options.paths.socket, this.logs.log.child({ component: 'control' }), options.config.control);
@@ -134,6 +135,7 @@ export class Daemon {
     this.monitor.start();
     await this.monitor.startPrometheus();
     registerMonitoring(this.control, this.monitor);
+    registerLogs(this.control, this.logs);
     this.supervisor.on('state', (n) => this.control.publish('state', n));
     // Subscribers get the figures; the operation histogram (up to 256 label sets) is Prometheus's.
     this.supervisor.on('stats', ({ operations: _operations, ...figures }) => this.control.publish('stats', figures));
@@ -159,6 +161,7 @@ export class Daemon {
       const before = JSON.stringify(this.supervisor.currentConfig);
       const config = this.loadConfig();
       const pids = await this.supervisor.reload(config);
+      this.logs.setLimits(config.logs);
       const result = { ...pids, ms: Math.round(performance.now() - t0), configChanged: JSON.stringify(config) !== before };
       log.info({ event: 'reload', ...result }, 'reloaded');
       return result;

@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   E_BUSY: { rpc: -32020, exit: EXIT.bad },
   E_DISK_FULL: { rpc: -32021, exit: EXIT.bad },
   E_READ_ONLY: { rpc: -32022, exit: EXIT.bad },
+  E_LOG_ROTATE: { rpc: -32023, exit: EXIT.bad },
   E_RPC_PARSE: { rpc: -32700, exit: EXIT.usage },
   E_RPC_METHOD: { rpc: -32601, exit: EXIT.usage },
   E_RPC_TOO_LARGE: { rpc: -32600, exit: EXIT.usage },

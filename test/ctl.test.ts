@@ -859,6 +859,15 @@ const SAMPLES: { [M in MethodName]: unknown } = {
     },
     alerts: [{ rule: 'cpu', since: '2026-11-25T14:00:00.000Z', message: 'CPU high.', hint: 'See ctl top.' }],
   },
+  'logs.rotate': {
+    rotated: true,
+    file: '/x/logs/mcp-starterd.log',
+    rotatedTo: '/x/logs/mcp-starterd.log.1',
+    bytes: 104857600,
+    compressed: ['/x/logs/mcp-starterd.log.2.gz'],
+    deleted: ['/x/logs/mcp-starterd.log.8.gz'],
+    totalBytes: 120000000,
+  },
 };
 
 type Path = Array<string | number>;

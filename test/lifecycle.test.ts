@@ -144,6 +144,7 @@ describe('the control API', () => {
       ['metrics.current', undefined],
       ['metrics.history', { hours: 1 }],
       ['metrics.analyze', { hours: 1 }],
+      ['logs.rotate', undefined],
       ['stop', {}],
       ['start', undefined],
       ['emergencyStop', { reason: 'schema check' }],

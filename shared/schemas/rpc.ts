@@ -310,6 +310,25 @@ export const StateNotification = z.object({
 });
 export type StateNotification = z.infer<typeof StateNotification>;
 
+/** `logs.rotate`: what a rotation now did, once the compression it started has finished. */
+export const LogsRotateResult = z.object({
+  /** False when there was nothing to rotate (the current file is empty). */
+  rotated: z.boolean(),
+  /** The current log file (fresh after a rotation). */
+  file: z.string(),
+  /** Where the rotated file went (`….log.1`); null when nothing was rotated. */
+  rotatedTo: z.string().nullable(),
+  /** Size of the file rotated. */
+  bytes: z.number().int().min(0),
+  /** Rotated files gzip-compressed meanwhile (their `.gz` names). */
+  compressed: z.array(z.string()),
+  /** Old rotated files deleted (past `logs.keep` or the `logs.maxTotalBytes` cap). */
+  deleted: z.array(z.string()),
+  /** All log files together, after it. */
+  totalBytes: z.number().int().min(0),
+});
+export type LogsRotateResult = z.infer<typeof LogsRotateResult>;
+
 /** Method name → [params schema, result schema]. */
 export const METHODS = {
   status: [NoParams, StatusResult],
@@ -323,6 +342,7 @@ export const METHODS = {
   'metrics.current': [NoParams, MetricsCurrentResult],
   'metrics.history': [HoursParams, MetricsHistoryResult],
   'metrics.analyze': [HoursParams, MetricsAnalyzeResult],
+  'logs.rotate': [NoParams, LogsRotateResult],
 } as const;
 export type MethodName = keyof typeof METHODS;
 type Table = typeof METHODS;
@@ -351,6 +371,7 @@ export const PARAM_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcParams<M>
   'metrics.current': METHODS['metrics.current'][0],
   'metrics.history': METHODS['metrics.history'][0],
   'metrics.analyze': METHODS['metrics.analyze'][0],
+  'logs.rotate': METHODS['logs.rotate'][0],
 };
 export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M>, RpcResultInput<M>> } = {
   status: METHODS.status[1],
@@ -364,6 +385,7 @@ export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M
   'metrics.current': METHODS['metrics.current'][1],
   'metrics.history': METHODS['metrics.history'][1],
   'metrics.analyze': METHODS['metrics.analyze'][1],
+  'logs.rotate': METHODS['logs.rotate'][1],
 };
 
 /** `error.data` of every control-API error. */
