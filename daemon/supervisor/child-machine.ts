@@ -45,12 +45,6 @@ interface DrainPlan {
   killed: boolean;
 }
 
-/**
- * The child's lifecycle as a state machine (machine.ts) driven by the child's events: spawning,
- * bringing up, probing, draining, handing over, restarting after a crash. Only `transition()`
- * assigns the state and changes which child serves; every state owns its timers and its async
- * work (`stateSignal` aborts when the state is left). The operators' verbs are in supervisor.ts.
- */
 /** A probe of the serving child (the periodic one, or the check after a stalled hand-over). */
 export interface ProbeNotice {
   kind: 'liveness' | 'handoff';
@@ -59,6 +53,12 @@ export interface ProbeNotice {
   error?: string;
 }
 
+/**
+ * The child's lifecycle as a state machine (machine.ts) driven by the child's events: spawning,
+ * bringing up, probing, draining, handing over, restarting after a crash. Only `transition()`
+ * assigns the state and changes which child serves; every state owns its timers and its async
+ * work (`stateSignal` aborts when the state is left). The operators' verbs are in supervisor.ts.
+ */
 export class ChildMachine extends EventEmitter<{ state: [StateNotification]; stats: [StatsMessage]; probe: [ProbeNotice] }> {
   state: ChildState = 'stopped';
   /** The child that serves (in `starting`: the one being brought up). */
