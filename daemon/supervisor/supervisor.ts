@@ -118,9 +118,10 @@ export class Supervisor extends ChildMachine {
   }
 
   /**
-   * Stop then start, as one operation: new connections wait in the queue meanwhile. `memory-limit`
-   * is the daemon's own restart of a server over `restart.maxMemoryMb` (PM2's max_memory_restart):
-   * the same graceful path, under its own operation name so `status` and a refused verb say so.
+   * A restart, as one operation: a handover when a server runs (`handOver`), else stop then start
+   * with new connections waiting in the queue meanwhile (`--force`, a server not running, and
+   * `memory-limit`: the daemon's own restart of a server over `restart.maxMemoryMb`, PM2's
+   * max_memory_restart, under its own operation name so `status` and a refused verb say so).
    */
   restart(options: StopOptions = {}, reason: 'restart' | 'memory-limit' = 'restart'): Promise<{ stop: StopResult; child: ChildStatus }> {
     if (this.autoRestart) return Promise.reject(busyError('restart the server', this.autoRestart));
