@@ -18,6 +18,7 @@ import { reloadWaiting, restartWaiting, startWaiting, stopWaiting } from './rend
 import { renderHealth } from './render/health.js';
 import { renderMetrics } from './render/metrics.js';
 import { renderLogsRotate } from './render/logs.js';
+import { renderJobRun, renderJobs } from './render/jobs.js';
 import { runTop } from './top.js';
 import { reloadBudgetMs, restartBudgetMs, startBudgetMs, STATUS_MS, stopBudgetMs } from './waits.js';
 
@@ -216,6 +217,8 @@ const HEALTH_MS = 30_000;
 const METRICS_MS = 30_000;
 /** A rotation is instant; its answer waits for the compression it starts (about a second per 100 MB). */
 const LOGS_ROTATE_MS = 60_000;
+/** `jobs run` waits for the run itself, which its time limit (10 min) ends at the latest. */
+const JOB_RUN_MS = 11 * 60_000;
 
 /** `metrics.analyze` for the figures and the rules, `metrics.history` for the sparklines, on one connection. */
 function metrics(): Runner<HoursArgs, { analyze: MetricsAnalyzeResult; history: MetricsHistoryResult }> {
@@ -369,6 +372,28 @@ export const COMMANDS: readonly Command[] = [
     params: NONE,
     run: daemon('logs.rotate', LOGS_ROTATE_MS),
     render: renderLogsRotate,
+  }),
+  command({
+    name: 'jobs',
+    usage: 'jobs [--json]',
+    summary: 'List the scheduled jobs with their schedule, next run and last result',
+    details:
+      'The schedules are the config\u2019s schedule.* cron patterns, in local time unless schedule.timezone is set.\n' +
+      'A job missed while the daemon was down runs once when it starts (catch-up).',
+    params: NONE,
+    run: daemon('jobs.list', STATUS_MS),
+    render: renderJobs,
+  }),
+  command({
+    name: 'jobs run',
+    usage: 'jobs run NAME [--json]',
+    summary: 'Run a scheduled job now and print its result',
+    details: 'NAME is one of health-report, rotate-logs, daily-maintenance, weekly-report, optimize-db.\nExit code 1 when the job failed.',
+    positionals: ['name'],
+    params: schema(async () => (await argvSchemas()).JobRunArgs),
+    run: daemon('jobs.run', JOB_RUN_MS),
+    render: renderJobRun,
+    exit: (r) => (r.ok ? EXIT.ok : EXIT.bad),
   }),
   command({
     name: 'config validate',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EmergencyStopParams, HoursParams, StopParams } from '../shared/schemas/rpc.js';
+import { EmergencyStopParams, HoursParams, JobName, StopParams } from '../shared/schemas/rpc.js';
 
 /**
  * The argv schemas of the commands that take flags or arguments: argv (flags, and positionals by
@@ -78,3 +78,8 @@ export const TopArgs = z
   .refine((a) => a.once !== true || a.count === undefined, { error: 'Give --once or --count N, not both.' })
   .transform((a) => ({ once: a.once === true, count: a.count }));
 export type TopArgs = z.output<typeof TopArgs>;
+
+export const JobRunArgs = z.strictObject({
+  name: z.enum(JobName.options, { error: `Say which job: NAME, one of ${JobName.options.join(', ')}.` }),
+});
+export type JobRunArgs = z.output<typeof JobRunArgs>;

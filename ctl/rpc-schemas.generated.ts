@@ -238,7 +238,7 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
   subscribe: {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     type: 'object',
-    properties: { topics: { type: 'array', items: { type: 'string', enum: ['state', 'stats', 'logs', 'metrics', 'alerts'] } } },
+    properties: { topics: { type: 'array', items: { type: 'string', enum: ['state', 'stats', 'logs', 'metrics', 'alerts', 'jobs'] } } },
     required: ['topics'],
   },
   health: {
@@ -595,6 +595,51 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
       totalBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
     },
     required: ['rotated', 'file', 'rotatedTo', 'bytes', 'compressed', 'deleted', 'totalBytes'],
+  },
+  'jobs.list': {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: {
+        name: { type: 'string', enum: ['health-report', 'rotate-logs', 'daily-maintenance', 'weekly-report', 'optimize-db'] },
+        schedule: { type: 'string' },
+        timezone: { type: ['string', 'null'] },
+        nextRun: { type: ['string', 'null'] },
+        runningSince: { type: ['string', 'null'] },
+        lastRun: {
+          anyOf: [
+            {
+              type: 'object',
+              properties: {
+                at: { type: 'string' },
+                ok: { type: 'boolean' },
+                ms: { type: 'number', minimum: 0 },
+                summary: { type: 'string' },
+              },
+              required: ['at', 'ok', 'ms', 'summary'],
+            },
+            { type: 'null' },
+          ],
+        },
+      },
+      required: ['name', 'schedule', 'timezone', 'nextRun', 'runningSince', 'lastRun'],
+    },
+  },
+  'jobs.run': {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: {
+      name: { type: 'string', enum: ['health-report', 'rotate-logs', 'daily-maintenance', 'weekly-report', 'optimize-db'] },
+      trigger: { type: 'string', enum: ['schedule', 'manual', 'catch-up'] },
+      startedAt: { type: 'string' },
+      endedAt: { type: 'string' },
+      ok: { type: 'boolean' },
+      ms: { type: 'number', minimum: 0 },
+      summary: { type: 'string' },
+      error: { type: ['string', 'null'] },
+    },
+    required: ['name', 'trigger', 'startedAt', 'endedAt', 'ok', 'ms', 'summary', 'error'],
   },
 };
 

@@ -14,12 +14,16 @@ import { PortListener } from './listener.js';
 import { ProbePort } from './probe-port.js';
 import { acquireLock } from './lock.js';
 import { LogWriter } from './logs/writer.js';
+import { configuredJobs } from './jobs/all.js';
 import { Monitor } from './monitor.js';
+import { JobRunsTable } from './ops/job-runs.js';
 import { AVAILABILITY_GOAL } from './ops/availability.js';
 import { registerLifecycle } from './rpc/lifecycle.js';
+import { registerJobs } from './rpc/jobs.js';
 import { registerLogs } from './rpc/logs.js';
 import { registerMonitoring } from './rpc/monitoring.js';
 import type { ChildCommand } from './supervisor/child.js';
+import { Scheduler } from './scheduler.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { checkHttpConfig } from '../shared/http-config.js';
 import { CHILD_CONFIG_ENV } from '../shared/config.js';
@@ -59,6 +63,7 @@ export class Daemon {
   readonly probePort: ProbePort;
   supervisor!: Supervisor;
   monitor: Monitor | undefined;
+  scheduler: Scheduler | undefined;
   url = '';
   private readonly startedAtMs = performance.now();
   private lock: { release: () => void } | undefined;
@@ -136,6 +141,15 @@ export class Daemon {
     await this.monitor.startPrometheus();
     registerMonitoring(this.control, this.monitor);
     registerLogs(this.control, this.logs);
+    const monitor = this.monitor;
+    this.scheduler = new Scheduler({
+      jobs: configuredJobs(config.schedule, { health: () => monitor.health(), rotateLogs: () => this.logs.rotateNow() }),
+      timezone: config.schedule.timezone,
+      runs: new JobRunsTable(monitor.ops),
+      log: log.child({ component: 'scheduler' }),
+    });
+    this.scheduler.on('run', (run) => this.control.publish('jobs', run));
+    registerJobs(this.control, this.scheduler);
     this.supervisor.on('state', (n) => this.control.publish('state', n));
     // Subscribers get the figures; the operation histogram (up to 256 label sets) is Prometheus's.
     this.supervisor.on('stats', ({ operations: _operations, ...figures }) => this.control.publish('stats', figures));
@@ -151,6 +165,8 @@ export class Daemon {
       'mcp-starterd started',
     );
     await this.supervisor.start();
+    // After the child's first start, so a catch-up health report checks a server that had its chance to come up.
+    this.scheduler.start();
   }
 
   /** Re-reads the config and hands over to a new child; a bad config is refused and the old child keeps serving. */
@@ -243,6 +259,8 @@ export class Daemon {
     this.closing ??= (async () => {
       const log = this.logs.log;
       log.info({ event: 'daemon_stop', reason }, 'mcp-starterd stopping');
+      // No job starts during the shutdown; a run in progress is aborted and recorded while ops.db is open.
+      await this.scheduler?.close();
       if (this.supervisor) await this.supervisor.stop({}, 'daemon-shutdown');
       // A shutdown asked for (SIGTERM, SIGINT, a failed start): the time until the next start is planned.
       await this.monitor?.close(true);

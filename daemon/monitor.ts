@@ -1,4 +1,3 @@
-import { Cron } from 'croner';
 import type { Logger } from '../shared/logger.js';
 import type { DataPaths } from '../shared/paths.js';
 import type { Config } from '../shared/schemas/config.js';
@@ -50,7 +49,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  * Health, metrics and alerts (manual 1.3, 2.2, 3.1): keeps ops.db (probe results, availability,
  * samples, alerts, health checks), samples every `metrics.sampleIntervalMs`, raises and clears
  * alerts, runs the operator's notifier, restarts a server over its memory limit, and runs the
- * full health check hourly (`schedule.healthReport`) and on demand.
+ * full health check on demand (the scheduler's `health-report` job runs it hourly).
  */
 export class Monitor {
   readonly ops: OpsDatabase;
@@ -64,7 +63,6 @@ export class Monitor {
   private readonly checker: HealthChecker;
   private readonly notifier: Notifier;
   private readonly memoryLimit: MemoryLimit;
-  private healthJob: Cron | undefined;
   private upkeepTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private healthRun: Promise<HealthResult> | undefined;
@@ -112,7 +110,7 @@ export class Monitor {
 
   /** Call before the supervisor starts the child, so its first transitions are counted. */
   start(): void {
-    const { supervisor, config, log } = this.options;
+    const { supervisor, config } = this.options;
     this.availability.begin();
     this.alertsTable.clearAll(new Date().toISOString());
     supervisor.on('state', (note) => this.availability.onState(note));
@@ -134,19 +132,6 @@ export class Monitor {
     this.upkeep();
     this.upkeepTimer = setInterval(() => this.upkeep(), HOUR_MS);
     this.upkeepTimer.unref();
-    // Until the scheduler (issue 9) owns it, the hourly health report runs on its configured schedule here.
-    this.healthJob = new Cron(
-      config.schedule.healthReport,
-      {
-        name: 'health-report',
-        protect: true,
-        unref: true,
-        catch: (err) => log.error({ event: 'health', error: String(err) }, 'health report failed'),
-      },
-      async () => {
-        await this.health();
-      },
-    );
   }
 
   private onSample(sample: MetricsSample, proc: Parameters<MemoryLimit['check']>[1]): void {
@@ -301,7 +286,6 @@ export class Monitor {
     if (this.closed) return;
     this.closed = true;
     await this.exporter?.close();
-    this.healthJob?.stop();
     clearInterval(this.upkeepTimer);
     clearInterval(this.heartbeatTimer);
     this.sampler.close();

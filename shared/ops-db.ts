@@ -74,6 +74,25 @@ export const OPS_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX health_checks_at ON health_checks(at);
     `,
   },
+  {
+    version: 2,
+    name: 'job runs',
+    up: `
+      -- One row per run of a scheduled job (issue 9), written when the run ends.
+      CREATE TABLE job_runs (
+        id INTEGER PRIMARY KEY,
+        job TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT NOT NULL,
+        ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
+        ms REAL NOT NULL,
+        summary TEXT NOT NULL,
+        error TEXT,
+        trigger TEXT NOT NULL CHECK (trigger IN ('schedule', 'manual', 'catch-up'))
+      );
+      CREATE INDEX job_runs_job_started ON job_runs(job, started_at);
+    `,
+  },
 ];
 
 /** Opens (creating it if needed) and migrates ops.db; `:memory:` gives a private in-memory one. */

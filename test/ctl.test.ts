@@ -868,6 +868,34 @@ const SAMPLES: { [M in MethodName]: unknown } = {
     deleted: ['/x/logs/mcp-starterd.log.8.gz'],
     totalBytes: 120000000,
   },
+  'jobs.list': [
+    {
+      name: 'health-report',
+      schedule: '0 * * * *',
+      timezone: 'Europe/Berlin',
+      nextRun: '2026-11-25T15:00:00.000Z',
+      runningSince: null,
+      lastRun: { at: '2026-11-25T14:00:00.000Z', ok: true, ms: 812.5, summary: 'healthy: every check passes' },
+    },
+    {
+      name: 'weekly-report',
+      schedule: '0 3 * * 0',
+      timezone: null,
+      nextRun: null,
+      runningSince: '2026-11-25T14:00:00.000Z',
+      lastRun: null,
+    },
+  ],
+  'jobs.run': {
+    name: 'rotate-logs',
+    trigger: 'manual',
+    startedAt: '2026-11-25T14:00:00.000Z',
+    endedAt: '2026-11-25T14:00:01.000Z',
+    ok: false,
+    ms: 1000,
+    summary: 'failed: ENOSPC',
+    error: 'ENOSPC',
+  },
 };
 
 type Path = Array<string | number>;

@@ -145,6 +145,8 @@ describe('the control API', () => {
       ['metrics.history', { hours: 1 }],
       ['metrics.analyze', { hours: 1 }],
       ['logs.rotate', undefined],
+      ['jobs.list', undefined],
+      ['jobs.run', { name: 'weekly-report' }],
       ['stop', {}],
       ['start', undefined],
       ['emergencyStop', { reason: 'schema check' }],

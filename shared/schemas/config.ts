@@ -235,6 +235,23 @@ const Schedule = z
     dailyMaintenance: Cron.default('0 2 * * *'),
     weeklyReport: Cron.default('0 3 * * 0'),
     optimizeDb: Cron.default('30 3 * * 0'),
+    /** IANA timezone the patterns are read in (e.g. "Europe/Berlin"); the machine's local time when absent. */
+    timezone: z
+      .string()
+      .trim()
+      .min(1)
+      .check((ctx) => {
+        try {
+          new Intl.DateTimeFormat(undefined, { timeZone: ctx.value });
+        } catch {
+          ctx.issues.push({
+            code: 'custom',
+            input: ctx.value,
+            message: `unknown timezone "${ctx.value}"; use an IANA name such as "Europe/Berlin" or "UTC", or leave it out for local time`,
+          });
+        }
+      })
+      .optional(),
   })
   .prefault({});
 

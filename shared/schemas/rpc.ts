@@ -295,7 +295,7 @@ export type MetricsHistoryResult = z.infer<typeof MetricsHistoryResult>;
 export const AlertNotification = z.object({ action: z.enum(['raised', 'cleared']), at: z.string(), alert: Alert });
 export type AlertNotification = z.infer<typeof AlertNotification>;
 
-export const Topic = z.enum(['state', 'stats', 'logs', 'metrics', 'alerts']);
+export const Topic = z.enum(['state', 'stats', 'logs', 'metrics', 'alerts', 'jobs']);
 export const SubscribeParams = z.strictObject({ topics: z.array(Topic).min(1).default(['state']) }).optional();
 export const SubscribeResult = z.object({ topics: z.array(Topic) });
 
@@ -329,6 +329,44 @@ export const LogsRotateResult = z.object({
 });
 export type LogsRotateResult = z.infer<typeof LogsRotateResult>;
 
+/** DESIGN.md, JSON (`jobs`): the scheduled jobs, by name. */
+export const JobName = z.enum(['health-report', 'rotate-logs', 'daily-maintenance', 'weekly-report', 'optimize-db']);
+export type JobName = z.infer<typeof JobName>;
+/** What started a run: its schedule, `jobs.run`, or the catch-up at start for a run missed while the daemon was down. */
+export const JobTrigger = z.enum(['schedule', 'manual', 'catch-up']);
+export type JobTrigger = z.infer<typeof JobTrigger>;
+
+/** One run of a job, as recorded in ops.db, answered by `jobs.run` and pushed on the `jobs` topic. */
+export const JobRunResult = z.object({
+  name: JobName,
+  trigger: JobTrigger,
+  startedAt: z.string(),
+  endedAt: z.string(),
+  ok: z.boolean(),
+  ms: z.number().min(0),
+  /** What the run did, in a line. */
+  summary: z.string(),
+  /** Why it failed ("timed out after 600 s", the job's error); null when it succeeded. */
+  error: z.string().nullable(),
+});
+export type JobRunResult = z.infer<typeof JobRunResult>;
+
+export const JobInfo = z.object({
+  name: JobName,
+  /** The cron pattern (config `schedule.*`). */
+  schedule: z.string(),
+  /** The configured timezone, or null for the machine's local time. */
+  timezone: z.string().nullable(),
+  nextRun: z.string().nullable(),
+  /** When the run in progress started; null when none is running. */
+  runningSince: z.string().nullable(),
+  lastRun: z.object({ at: z.string(), ok: z.boolean(), ms: z.number().min(0), summary: z.string() }).nullable(),
+});
+export type JobInfo = z.infer<typeof JobInfo>;
+export const JobsListResult = z.array(JobInfo);
+export type JobsListResult = z.infer<typeof JobsListResult>;
+export const JobsRunParams = z.strictObject({ name: JobName });
+
 /** Method name → [params schema, result schema]. */
 export const METHODS = {
   status: [NoParams, StatusResult],
@@ -343,6 +381,8 @@ export const METHODS = {
   'metrics.history': [HoursParams, MetricsHistoryResult],
   'metrics.analyze': [HoursParams, MetricsAnalyzeResult],
   'logs.rotate': [NoParams, LogsRotateResult],
+  'jobs.list': [NoParams, JobsListResult],
+  'jobs.run': [JobsRunParams, JobRunResult],
 } as const;
 export type MethodName = keyof typeof METHODS;
 type Table = typeof METHODS;
@@ -372,6 +412,8 @@ export const PARAM_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcParams<M>
   'metrics.history': METHODS['metrics.history'][0],
   'metrics.analyze': METHODS['metrics.analyze'][0],
   'logs.rotate': METHODS['logs.rotate'][0],
+  'jobs.list': METHODS['jobs.list'][0],
+  'jobs.run': METHODS['jobs.run'][0],
 };
 export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M>, RpcResultInput<M>> } = {
   status: METHODS.status[1],
@@ -386,6 +428,8 @@ export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M
   'metrics.history': METHODS['metrics.history'][1],
   'metrics.analyze': METHODS['metrics.analyze'][1],
   'logs.rotate': METHODS['logs.rotate'][1],
+  'jobs.list': METHODS['jobs.list'][1],
+  'jobs.run': METHODS['jobs.run'][1],
 };
 
 /** `error.data` of every control-API error. */
