@@ -243,3 +243,39 @@ export function pidAlive(pid: number): boolean {
     return false; // vanished between the two checks
   }
 }
+
+/**
+ * Subscribes to `topic` on a connection of its own; `found` resolves with the first notification
+ * `pred` accepts (bounded by WAIT_MS). Resolves once the subscription is acknowledged.
+ */
+export async function subscription(
+  socket: string,
+  topic: 'metrics' | 'alerts' | 'stats' | 'logs' | 'state' | 'jobs',
+  pred: (params: unknown) => boolean,
+): Promise<{ found: Promise<unknown> }> {
+  const s = connect(socket);
+  let acked: () => void = () => undefined;
+  const ack = new Promise<void>((r) => (acked = r));
+  const found = new Promise<unknown>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no matching ${topic} notification within ${WAIT_MS} ms`)), WAIT_MS);
+    let buf = '';
+    s.setEncoding('utf8');
+    s.on('error', reject);
+    s.on('data', (chunk: string) => {
+      buf += chunk;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const msg = JSON.parse(buf.slice(0, i)) as { id?: number; method?: string; params?: unknown };
+        buf = buf.slice(i + 1);
+        if (msg.id === 1) acked();
+        if (msg.method === topic && pred(msg.params)) {
+          clearTimeout(timer);
+          resolve(msg.params);
+        }
+      }
+    });
+    s.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { topics: [topic] } })}\n`);
+  }).finally(() => s.destroy());
+  found.catch(() => undefined);
+  await ack;
+  return { found };
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { integrityOf } from '../shared/backup.js';
 import type { EmergencyStopResult, StopResult } from '../shared/schemas/rpc.js';
-import { FIXTURES, inState, pidAlive, rpc, spawnDaemon, startDaemon, status, waitForStatus } from './daemon-helpers.js';
+import { FIXTURES, inState, pidAlive, rpc, spawnDaemon, startDaemon, status, subscription, waitForStatus } from './daemon-helpers.js';
 import { LineStream, tempDir, v2HttpClient, waitForLine, WAIT_MS } from './helpers.js';
 
 function readStatus(socket: import('node:net').Socket): Promise<number> {
@@ -29,9 +29,14 @@ describe('mcp-starterd', () => {
     assert.equal(s.child.state, 'running');
     assert.equal(s.daemon.pid, d.proc.pid);
     assert.equal(statSync(d.socket).mode & 0o777, 0o600);
+    // The child's lines reach the daemon's file through its stderr pipe, a moment after the answer.
+    const logged = await subscription(d.socket, 'logs', (p) =>
+      /"name":"mcp-starter-server".*"event":"tool_call"/.test((p as { line: string }).line),
+    );
     const client = await v2HttpClient(t, new URL(s.url));
     const r = (await client.callTool({ name: 'list_tutorials', arguments: {} })) as { structuredContent?: { tutorials: unknown[] } };
     assert.ok((r.structuredContent?.tutorials.length ?? 0) >= 6);
+    await logged.found;
     const log = readFileSync(join(dir, 'logs', 'mcp-starterd.log'), 'utf8');
     assert.match(log, /"event":"child_state"/);
     assert.match(log, /"name":"mcp-starter-server".*"event":"tool_call"/, 'the child’s lines are in the daemon’s log');

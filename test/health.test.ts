@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { HealthResult, MetricsAnalyzeResult, MetricsHistoryResult, type StatusResult } from '../shared/schemas/rpc.js';
-import { postMcp, tempDir, toolCallRequest, WAIT_MS, writeConfig } from './helpers.js';
-import { FIXTURES, inState, rpc, spawnDaemon, startDaemon, status, waitForStatus } from './daemon-helpers.js';
+import { postMcp, tempDir, toolCallRequest, writeConfig } from './helpers.js';
+import { FIXTURES, subscription, inState, rpc, spawnDaemon, startDaemon, status, waitForStatus } from './daemon-helpers.js';
 
 const T = { timeout: 120_000 };
 
@@ -237,42 +237,6 @@ async function freePort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise((r) => s.close(r));
   return port;
-}
-
-/**
- * Subscribes to `topic` on a connection of its own; `found` resolves with the first notification
- * `pred` accepts (bounded by WAIT_MS). Resolves once the subscription is acknowledged.
- */
-async function subscription(
-  socket: string,
-  topic: 'metrics' | 'alerts' | 'stats',
-  pred: (params: unknown) => boolean,
-): Promise<{ found: Promise<unknown> }> {
-  const s = connect(socket);
-  let acked: () => void = () => undefined;
-  const ack = new Promise<void>((r) => (acked = r));
-  const found = new Promise<unknown>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no matching ${topic} notification within ${WAIT_MS} ms`)), WAIT_MS);
-    let buf = '';
-    s.setEncoding('utf8');
-    s.on('error', reject);
-    s.on('data', (chunk: string) => {
-      buf += chunk;
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const msg = JSON.parse(buf.slice(0, i)) as { id?: number; method?: string; params?: unknown };
-        buf = buf.slice(i + 1);
-        if (msg.id === 1) acked();
-        if (msg.method === topic && pred(msg.params)) {
-          clearTimeout(timer);
-          resolve(msg.params);
-        }
-      }
-    });
-    s.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { topics: [topic] } })}\n`);
-  }).finally(() => s.destroy());
-  found.catch(() => undefined);
-  await ack;
-  return { found };
 }
 
 /** Resolves with the next `count` notifications of `topic`. */
