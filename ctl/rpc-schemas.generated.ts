@@ -641,6 +641,88 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
     },
     required: ['name', 'trigger', 'startedAt', 'endedAt', 'ok', 'ms', 'summary', 'error'],
   },
+  'logs.tail': {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: { lines: { type: 'array', items: { type: 'object', propertyNames: { type: 'string' }, additionalProperties: {} } } },
+    required: ['lines'],
+  },
+  'logs.analyze': {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: {
+      hours: { type: 'number' },
+      errors: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+      warnings: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+      top_errors: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { message: { type: 'string' }, count: { type: 'integer', minimum: 1, maximum: 9007199254740991 } },
+          required: ['message', 'count'],
+        },
+      },
+      tool_calls: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+      resource_accesses: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+      new_learners: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+    },
+    required: ['hours', 'errors', 'warnings', 'top_errors', 'tool_calls', 'resource_accesses', 'new_learners'],
+  },
+  'backup.create': {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: {
+      file: { type: 'string' },
+      bytes: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
+      at: { type: 'string' },
+      integrity: { type: 'string' },
+    },
+    required: ['file', 'bytes', 'at', 'integrity'],
+  },
+  'backup.list': {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: {
+        file: { type: 'string' },
+        bytes: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
+        at: { type: 'string' },
+        integrity: { type: 'string' },
+      },
+      required: ['file', 'bytes', 'at', 'integrity'],
+    },
+  },
+  'backup.restore': {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: {
+      restored: {
+        type: 'object',
+        properties: {
+          file: { type: 'string' },
+          bytes: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
+          at: { type: 'string' },
+          integrity: { type: 'string' },
+        },
+        required: ['file', 'bytes', 'at', 'integrity'],
+      },
+      keptAs: { type: 'string' },
+    },
+    required: ['restored', 'keptAs'],
+  },
+  'db.check': {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: { ok: { type: 'boolean' } },
+    required: ['ok'],
+  },
+  'db.optimize': {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: { ok: { type: 'boolean' } },
+    required: ['ok'],
+  },
 };
 
 /** `error.data` of every control-API error. */

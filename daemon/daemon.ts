@@ -21,6 +21,7 @@ import { AVAILABILITY_GOAL } from './ops/availability.js';
 import { registerLifecycle } from './rpc/lifecycle.js';
 import { registerJobs } from './rpc/jobs.js';
 import { registerLogs } from './rpc/logs.js';
+import { registerDb } from './rpc/db.js';
 import { registerMonitoring } from './rpc/monitoring.js';
 import type { ChildCommand } from './supervisor/child.js';
 import { Scheduler } from './scheduler.js';
@@ -142,6 +143,14 @@ export class Daemon {
     registerMonitoring(this.control, this.monitor);
     registerLogs(this.control, this.logs);
     const monitor = this.monitor;
+    const supervisor = this.supervisor;
+    registerDb(this.control, {
+      supervisor,
+      paths,
+      config: () => supervisor.currentConfig,
+      ops: monitor.ops,
+      log: log.child({ component: 'db' }),
+    });
     this.scheduler = new Scheduler({
       jobs: configuredJobs(config.schedule, { health: () => monitor.health(), rotateLogs: () => this.logs.rotateNow() }),
       timezone: config.schedule.timezone,

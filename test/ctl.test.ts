@@ -896,6 +896,26 @@ const SAMPLES: { [M in MethodName]: unknown } = {
     summary: 'failed: ENOSPC',
     error: 'ENOSPC',
   },
+  // logs.* samples: the logs work (issue 9) owns these entries.
+  'logs.tail': { lines: [{ time: '2026-11-25T14:00:00.000Z', level: 'info', msg: 'hello' }] },
+  'logs.analyze': {
+    hours: 24,
+    errors: 2,
+    warnings: 1,
+    top_errors: [{ message: 'database is locked', count: 2 }],
+    tool_calls: 10,
+    resource_accesses: 3,
+    new_learners: 1,
+  },
+  // backup.* and db.* samples: the backups work (issue 9) owns these entries.
+  'backup.create': { file: '/x/backups/a.db', bytes: 4096, at: '2026-11-25T14:00:00.000Z', integrity: 'ok' },
+  'backup.list': [{ file: '/x/backups/a.db', bytes: 4096, at: '2026-11-25T14:00:00.000Z', integrity: 'ok' }],
+  'backup.restore': {
+    restored: { file: '/x/backups/a.db', bytes: 4096, at: '2026-11-25T14:00:00.000Z', integrity: 'ok' },
+    keptAs: '/x/learning.db.replaced',
+  },
+  'db.check': { ok: true },
+  'db.optimize': { ok: true },
 };
 
 type Path = Array<string | number>;

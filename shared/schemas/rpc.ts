@@ -1,4 +1,17 @@
 import { z } from 'zod';
+import {
+  BackupCreateResult,
+  BackupInfo,
+  BackupListResult,
+  BackupRestoreParams,
+  BackupRestoreResult,
+  DbCheckResult,
+  DbOptimizeResult,
+} from './backup.js';
+import { LogsAnalyzeParams, LogsAnalyzeResult, LogsTailParams, LogsTailResult } from './logs.js';
+
+export * from './backup.js';
+export * from './logs.js';
 
 /**
  * The control API (Unix socket, JSON-RPC 2.0, one JSON object per line): every method's params
@@ -145,9 +158,6 @@ export const ReloadResult = z.object({
   configChanged: z.boolean(),
 });
 export type ReloadResult = z.infer<typeof ReloadResult>;
-
-export const BackupInfo = z.object({ file: z.string(), bytes: z.number().int(), at: z.string(), integrity: z.string() });
-export type BackupInfo = z.infer<typeof BackupInfo>;
 
 export const EmergencyStopParams = z.strictObject({ reason: z.string().max(500).optional() }).optional();
 export const EmergencyStopResult = z.object({
@@ -383,6 +393,13 @@ export const METHODS = {
   'logs.rotate': [NoParams, LogsRotateResult],
   'jobs.list': [NoParams, JobsListResult],
   'jobs.run': [JobsRunParams, JobRunResult],
+  'logs.tail': [LogsTailParams, LogsTailResult],
+  'logs.analyze': [LogsAnalyzeParams, LogsAnalyzeResult],
+  'backup.create': [NoParams, BackupCreateResult],
+  'backup.list': [NoParams, BackupListResult],
+  'backup.restore': [BackupRestoreParams, BackupRestoreResult],
+  'db.check': [NoParams, DbCheckResult],
+  'db.optimize': [NoParams, DbOptimizeResult],
 } as const;
 export type MethodName = keyof typeof METHODS;
 type Table = typeof METHODS;
@@ -414,6 +431,13 @@ export const PARAM_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcParams<M>
   'logs.rotate': METHODS['logs.rotate'][0],
   'jobs.list': METHODS['jobs.list'][0],
   'jobs.run': METHODS['jobs.run'][0],
+  'logs.tail': METHODS['logs.tail'][0],
+  'logs.analyze': METHODS['logs.analyze'][0],
+  'backup.create': METHODS['backup.create'][0],
+  'backup.list': METHODS['backup.list'][0],
+  'backup.restore': METHODS['backup.restore'][0],
+  'db.check': METHODS['db.check'][0],
+  'db.optimize': METHODS['db.optimize'][0],
 };
 export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M>, RpcResultInput<M>> } = {
   status: METHODS.status[1],
@@ -430,6 +454,13 @@ export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M
   'logs.rotate': METHODS['logs.rotate'][1],
   'jobs.list': METHODS['jobs.list'][1],
   'jobs.run': METHODS['jobs.run'][1],
+  'logs.tail': METHODS['logs.tail'][1],
+  'logs.analyze': METHODS['logs.analyze'][1],
+  'backup.create': METHODS['backup.create'][1],
+  'backup.list': METHODS['backup.list'][1],
+  'backup.restore': METHODS['backup.restore'][1],
+  'db.check': METHODS['db.check'][1],
+  'db.optimize': METHODS['db.optimize'][1],
 };
 
 /** `error.data` of every control-API error. */
