@@ -723,6 +723,12 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
     properties: { ok: { type: 'boolean' } },
     required: ['ok'],
   },
+  diagnose: {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: { ok: { type: 'boolean' } },
+    required: ['ok'],
+  },
 };
 
 /** `error.data` of every control-API error. */

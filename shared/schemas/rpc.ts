@@ -10,7 +10,10 @@ import {
 } from './backup.js';
 import { LogsAnalyzeParams, LogsAnalyzeResult, LogsTailParams, LogsTailResult } from './logs.js';
 
+import { DiagnoseResult } from './diagnose.js';
+
 export * from './backup.js';
+export * from './diagnose.js';
 export * from './logs.js';
 
 /**
@@ -400,6 +403,7 @@ export const METHODS = {
   'backup.restore': [BackupRestoreParams, BackupRestoreResult],
   'db.check': [NoParams, DbCheckResult],
   'db.optimize': [NoParams, DbOptimizeResult],
+  diagnose: [NoParams, DiagnoseResult],
 } as const;
 export type MethodName = keyof typeof METHODS;
 type Table = typeof METHODS;
@@ -438,6 +442,7 @@ export const PARAM_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcParams<M>
   'backup.restore': METHODS['backup.restore'][0],
   'db.check': METHODS['db.check'][0],
   'db.optimize': METHODS['db.optimize'][0],
+  diagnose: METHODS.diagnose[0],
 };
 export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M>, RpcResultInput<M>> } = {
   status: METHODS.status[1],
@@ -461,6 +466,7 @@ export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M
   'backup.restore': METHODS['backup.restore'][1],
   'db.check': METHODS['db.check'][1],
   'db.optimize': METHODS['db.optimize'][1],
+  diagnose: METHODS.diagnose[1],
 };
 
 /** `error.data` of every control-API error. */
