@@ -20,6 +20,7 @@ import { runTop } from './top.js';
 import { reloadBudgetMs, restartBudgetMs, startBudgetMs, STATUS_MS, stopBudgetMs } from './waits.js';
 import { LOG_COMMANDS } from './commands-logs.js';
 import { DB_COMMANDS } from './commands-db.js';
+import { DIAGNOSE_COMMANDS } from './commands-diagnose.js';
 
 export type { Command, Context, Outcome } from './command-kit.js';
 
@@ -201,6 +202,7 @@ export const COMMANDS: readonly Command[] = [
     exit: (r) => (r.ok ? EXIT.ok : EXIT.bad),
   }),
   ...DB_COMMANDS,
+  ...DIAGNOSE_COMMANDS,
   command({
     name: 'config validate',
     usage: 'config validate [FILE] [--json]',
