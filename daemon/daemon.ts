@@ -13,6 +13,7 @@ import { emergencyStop } from './emergency.js';
 import { PortListener } from './listener.js';
 import { ProbePort } from './probe-port.js';
 import { acquireLock } from './lock.js';
+import { journalMirror } from './logs/journal.js';
 import { LogWriter } from './logs/writer.js';
 import { configuredJobs } from './jobs/all.js';
 import { Monitor } from './monitor.js';
@@ -73,6 +74,8 @@ export class Daemon {
 
   constructor(private readonly options: DaemonOptions) {
     this.logs = new LogWriter(options.paths.logsDir, options.config.logs.level, options.config.logs);
+    // Under systemd every line reaches journald too (`journalctl -u mcp-starter`); the files stay what `ctl logs` reads.
+    this.logs.mirror = journalMirror();
     this.listener = new PortListener(this.logs.log.child({ component: 'listener' }), options.config.server);
     this.probePort = new ProbePort(options.paths.probeSocket, this.logs.log.child({ component: 'probe' }));
     this.control = new ControlServer(options.paths.socket, this.logs.log.child({ component: 'control' }), options.config.control);

@@ -46,6 +46,8 @@ export class LogWriter {
 
   /** Called with every line written (the control API's `logs` subscription): also while the file cannot be written. */
   onLine: ((line: string) => void) | undefined;
+  /** Also gets every line (journald under systemd, daemon/logs/journal.ts): also while the file cannot be written. */
+  mirror: ((line: string) => void) | undefined;
 
   constructor(logsDir: string, level: LevelWithSilent, limits?: RotationLimits) {
     this.file = join(logsDir, DAEMON_LOG);
@@ -133,11 +135,14 @@ export class LogWriter {
     clearInterval(this.retryTimer);
     this.retryTimer = undefined;
     this.failure = undefined;
+    this.mirror?.(line.trimEnd());
     this.onLine?.(line.trimEnd());
   }
 
   private write(chunk: string): void {
-    this.onLine?.(chunk.trimEnd());
+    const line = chunk.trimEnd();
+    this.mirror?.(line);
+    this.onLine?.(line);
     if (this.failure) {
       this.failure.dropped++;
       return;
