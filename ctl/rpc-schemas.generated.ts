@@ -85,6 +85,7 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
         ],
       },
       url: { type: 'string' },
+      mode: { type: 'string', enum: ['normal', 'minimal'] },
       activeLearners: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
       inFlight: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
       availability: {
@@ -105,7 +106,7 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
         },
       },
     },
-    required: ['daemon', 'child', 'operation', 'url', 'activeLearners', 'inFlight', 'availability', 'alerts'],
+    required: ['daemon', 'child', 'operation', 'url', 'mode', 'activeLearners', 'inFlight', 'availability', 'alerts'],
   },
   start: {
     $schema: 'https://json-schema.org/draft/2020-12/schema',

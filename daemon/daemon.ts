@@ -5,7 +5,7 @@ import { AppError } from '../shared/errors.js';
 import type { DataPaths } from '../shared/paths.js';
 import { packageRoot } from '../shared/paths.js';
 import type { Config } from '../shared/schemas/config.js';
-import type { Alert, ReloadResult, StatusResult } from '../shared/schemas/rpc.js';
+import type { Alert, ChildStatus, ReloadResult, StatusResult } from '../shared/schemas/rpc.js';
 import { newToken } from '../shared/tokens.js';
 import { version } from '../shared/version.js';
 import { ControlServer } from './control-server.js';
@@ -36,6 +36,15 @@ export interface DaemonOptions {
   configFile: string | undefined;
   /** `--port`, which wins over the config for the daemon's lifetime. */
   portOverride: number | undefined;
+  /** `--minimal`: start in the manual's minimal recovery mode. */
+  minimal?: boolean;
+}
+
+export type DaemonMode = StatusResult['mode'];
+
+/** The server's config in minimal mode: everything as configured, but logging at debug level. */
+function minimalChildConfig(config: Config): Config {
+  return { ...config, logs: { ...config.logs, level: 'debug' } };
 }
 
 /** Environment variable naming another module to fork as the server (test fixtures). */
@@ -67,12 +76,15 @@ export class Daemon {
   monitor: Monitor | undefined;
   scheduler: Scheduler | undefined;
   url = '';
+  /** Normal, or the manual's minimal recovery mode (DESIGN.md): set by `--minimal` and enterMinimal(), ended by `start`. */
+  mode: DaemonMode;
   private readonly startedAtMs = performance.now();
   private lock: { release: () => void } | undefined;
   private pidFileWritten = false;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: DaemonOptions) {
+    this.mode = options.minimal === true ? 'minimal' : 'normal';
     this.logs = new LogWriter(options.paths.logsDir, options.config.logs.level, options.config.logs);
     // Under systemd every line reaches journald too (`journalctl -u mcp-starter`); the files stay what `ctl logs` reads.
     this.logs.mirror = journalMirror();
@@ -124,7 +136,9 @@ export class Daemon {
     this.supervisor = new Supervisor({
       config,
       paths,
-      command: (childConfig) => serverCommand(paths.dataDir, childConfig, probeToken),
+      // Read at each spawn: a server started in minimal mode logs at debug level.
+      command: (childConfig) =>
+        serverCommand(paths.dataDir, this.mode === 'minimal' ? minimalChildConfig(childConfig) : childConfig, probeToken),
       probeToken,
       probePort: this.probePort,
       listener: this.listener,
@@ -142,7 +156,8 @@ export class Daemon {
       publish: (topic, params) => this.control.publish(topic, params),
     });
     this.monitor.start();
-    await this.monitor.startPrometheus();
+    if (this.mode === 'minimal') await this.monitor.setMinimal(true);
+    else await this.monitor.startPrometheus();
     registerMonitoring(this.control, this.monitor);
     registerLogs(this.control, this.logs);
     const monitor = this.monitor;
@@ -160,6 +175,7 @@ export class Daemon {
       runs: new JobRunsTable(monitor.ops),
       log: log.child({ component: 'scheduler' }),
     });
+    if (this.mode === 'minimal') this.scheduler.pause();
     this.scheduler.on('run', (run) => this.control.publish('jobs', run));
     registerJobs(this.control, this.scheduler);
     this.supervisor.on('state', (n) => this.control.publish('state', n));
@@ -171,14 +187,70 @@ export class Daemon {
       status: () => this.status(),
       emergencyStop: (reason) => emergencyStop(this.supervisor, paths, log, reason),
       reload: () => this.reload(),
+      start: () => this.startServer(),
     });
     log.info(
-      { event: 'daemon_start', pid: process.pid, version: version(), url: this.url, socket: paths.socket, dataDir: paths.dataDir },
-      'mcp-starterd started',
+      {
+        event: 'daemon_start',
+        pid: process.pid,
+        version: version(),
+        url: this.url,
+        socket: paths.socket,
+        dataDir: paths.dataDir,
+        mode: this.mode,
+      },
+      this.mode === 'minimal' ? 'mcp-starterd started in minimal mode' : 'mcp-starterd started',
     );
     await this.supervisor.start();
     // After the child's first start, so a catch-up health report checks a server that had its chance to come up.
     this.scheduler.start();
+  }
+
+  /**
+   * `start`: starts the server; in minimal mode it also returns to normal (DESIGN.md): jobs,
+   * alert command and Prometheus come back, and a running server is handed over to one that logs
+   * at the configured level. If that handover is refused (another operation runs: E_BUSY), the
+   * daemon stays in minimal mode and says so.
+   */
+  private async startServer(): Promise<ChildStatus> {
+    if (this.mode === 'normal') return this.supervisor.start();
+    return this.switchMode('normal');
+  }
+
+  /**
+   * The manual's minimal recovery mode at run time (`ctl recover` with the daemon up): no
+   * scheduled jobs, no alert command, no Prometheus, and the server handed over to one that logs
+   * at debug level (or started so, when it is not serving).
+   */
+  enterMinimal(): Promise<ChildStatus> {
+    return this.switchMode('minimal');
+  }
+
+  /**
+   * Hands the server over to one started in `mode` (or starts it), then switches the daemon's
+   * parts. A refused handover (E_BUSY: another operation runs) leaves the daemon as it was.
+   */
+  private async switchMode(mode: DaemonMode): Promise<ChildStatus> {
+    const was = this.mode;
+    this.mode = mode; // read by the server command at the next spawn
+    let child: ChildStatus;
+    try {
+      const serving = this.supervisor.state === 'running' || this.supervisor.state === 'reloading';
+      child = serving ? (await this.supervisor.restart({})).child : await this.supervisor.start();
+    } catch (err) {
+      this.mode = was;
+      throw err;
+    }
+    const minimal = mode === 'minimal';
+    if (minimal) this.scheduler?.pause();
+    else this.scheduler?.resume();
+    await this.monitor?.setMinimal(minimal);
+    if (minimal) {
+      this.logs.log.warn({ event: 'mode', mode }, 'minimal mode: the server logs at debug; no scheduled jobs, alert command or Prometheus');
+    } else {
+      this.logs.log.info({ event: 'mode', mode }, 'left minimal mode: scheduled jobs, the alert command and Prometheus are back');
+    }
+    return child;
   }
 
   /** Re-reads the config and hands over to a new child; a bad config is refused and the old child keeps serving. */
@@ -216,6 +288,7 @@ export class Daemon {
       child: supervisor.status(),
       operation: supervisor.operation,
       url: this.url,
+      mode: this.mode,
       activeLearners: stats?.activeLearners ?? 0,
       inFlight: stats?.inFlight ?? 0,
       availability: this.monitor?.availabilityNow ?? { h24: null, d7: null, goal: AVAILABILITY_GOAL },

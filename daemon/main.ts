@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const configFile = configFileFrom(args.config);
   const config = applyPortOverride(loadConfig({ file: configFile }), args.port);
   const paths = ensureDataDir(resolveDataDir({ flag: args['data-dir'] }));
-  const daemon = new Daemon({ paths, config, configFile, portOverride: args.port });
+  const daemon = new Daemon({ paths, config, configFile, portOverride: args.port, minimal: args.minimal });
   const shutdown = (signal: string): void => {
     daemon.close(signal).then(
       () => process.exit(0),

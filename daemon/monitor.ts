@@ -163,14 +163,31 @@ export class Monitor {
     this.cpuSecondsCurrent = cpuSeconds;
   }
 
+  /**
+   * Minimal mode (DESIGN: no alert command, no Prometheus) or back: the sampler, alerts and
+   * health checks go on either way, so `status`, `health` and `top` still tell what is wrong.
+   */
+  async setMinimal(minimal: boolean): Promise<void> {
+    this.notifier.paused = minimal;
+    if (minimal) {
+      const exporter = this.exporter;
+      this.exporter = undefined;
+      this.prometheusFailure = undefined;
+      await exporter?.close();
+    } else {
+      await this.startPrometheus();
+    }
+  }
+
   /** Serves `/metrics` when `prometheus.port` is set; a port it cannot have is an alert, not a dead daemon. */
   async startPrometheus(): Promise<void> {
     const { config, log } = this.options;
-    if (config.prometheus.port === 0) return;
+    if (config.prometheus.port === 0 || this.exporter !== undefined || this.closed) return;
     const exporter = new PrometheusExporter({ ...config.prometheus, log, source: this.prometheusSource() });
     try {
       await exporter.listen();
       this.exporter = exporter;
+      this.prometheusFailure = undefined;
     } catch (err) {
       const e = err as Error & { hint?: string };
       this.prometheusFailure = {

@@ -54,6 +54,9 @@ export interface SchedulerEvents {
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly entries = new Map<JobName, Entry>();
   private started = false;
+  private paused = false;
+  /** Whether start() ran its catch-up (a daemon started paused catches up when resumed). */
+  private caughtUp = false;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -67,10 +70,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
-  /** Starts the schedules, then runs once each job that missed a run while the daemon was down. */
+  /**
+   * Starts the schedules, then runs once each job that missed a run while the daemon was down.
+   * Paused (minimal mode): the catch-up waits for resume().
+   */
   start(nowMs = Date.now()): void {
     if (this.started || this.closing) return;
     this.started = true;
+    if (this.paused) return;
+    this.caughtUp = true;
     for (const entry of this.entries.values()) {
       entry.cron.resume();
       const missed = this.missedRun(entry, nowMs);
@@ -93,6 +101,33 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const previous = entry.cron.previousRuns(1, new Date(nowMs))[0];
     if (!previous || previous.getTime() <= Date.parse(last.at)) return undefined;
     return { scheduled: previous.toISOString(), lastRun: last.at };
+  }
+
+  /**
+   * Minimal mode (DESIGN: no scheduled jobs): the schedules stop ticking; a run in progress
+   * finishes, and `jobs run NAME` still runs a job by hand. resume() picks the schedules up again,
+   * with the catch-up of a first start if the daemon started paused.
+   */
+  pause(): void {
+    this.paused = true;
+    for (const entry of this.entries.values()) entry.cron.pause();
+  }
+
+  resume(nowMs = Date.now()): void {
+    if (!this.paused || this.closing) return;
+    this.paused = false;
+    if (!this.started) return; // start() does it all when it comes
+    if (!this.caughtUp) {
+      // started while paused: this is its real start, catch-up included
+      this.started = false;
+      this.start(nowMs);
+      return;
+    }
+    for (const entry of this.entries.values()) entry.cron.resume();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   private tick(name: JobName): void {
@@ -194,7 +229,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         name: spec.name,
         schedule: spec.pattern,
         timezone: this.options.timezone ?? null,
-        nextRun: cron.nextRun()?.toISOString() ?? null,
+        nextRun: this.paused ? null : (cron.nextRun()?.toISOString() ?? null),
         runningSince: running?.since ?? null,
         lastRun: last ?? null,
       };

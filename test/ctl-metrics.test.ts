@@ -179,6 +179,7 @@ function status(availability: StatusResult['availability']): RpcResultInput<'sta
     },
     operation: null,
     url: 'http://127.0.0.1:8000/mcp',
+    mode: 'normal',
     activeLearners: 2,
     inFlight: 1,
     availability,

@@ -438,6 +438,7 @@ function status(childStatus: ChildStatus, overrides: Partial<StatusResult> = {})
     child: childStatus,
     operation: null,
     url: 'http://127.0.0.1:8000/mcp',
+    mode: 'normal',
     activeLearners: 2,
     inFlight: 1,
     availability: { h24: 0.999, d7: null, goal: 0.99 },

@@ -82,6 +82,12 @@ function operation(op: NonNullable<Operation>, nowMs: number): string {
 /** The operation in progress, active alerts, and other server processes alive (a reload's new one, old ones still draining). */
 function activityFacts(status: StatusResult, nowMs: number): Array<[string, string]> {
   const facts: Array<[string, string]> = [];
+  if (status.mode === 'minimal') {
+    facts.push([
+      'mode',
+      `${paint('yellow', 'minimal (recovery)')}: the server logs at debug; no scheduled jobs, alert command or Prometheus \u2192 \`mcp-starterctl start\` returns to normal`,
+    ]);
+  }
   if (status.operation !== null) facts.push(['operation', operation(status.operation, nowMs)]);
   for (const alert of status.alerts) {
     facts.push(['alert', `${paint('red', alert.message)} (${alert.rule}, since ${relative(alert.since, nowMs)}) \u2192 ${alert.hint}`]);

@@ -35,6 +35,8 @@ export class Notifier extends EventEmitter<{ done: [NotifierRun] }> {
   private readonly waiting: AlertNotification[] = [];
   private readonly children = new Set<ReturnType<typeof spawn>>();
   private closed = false;
+  /** Minimal mode (DESIGN): no alert command; alerts are still logged, pushed and shown. */
+  paused = false;
 
   constructor(private readonly options: NotifierOptions) {
     super();
@@ -45,7 +47,7 @@ export class Notifier extends EventEmitter<{ done: [NotifierRun] }> {
   }
 
   notify(note: AlertNotification): void {
-    if (!this.enabled || this.closed) return;
+    if (!this.enabled || this.closed || this.paused) return;
     if (this.running < MAX_RUNNING) {
       this.run(note);
       return;

@@ -1,4 +1,4 @@
-import type { EmergencyStopResult, ReloadResult, StatusResult } from '../../shared/schemas/rpc.js';
+import type { ChildStatus, EmergencyStopResult, ReloadResult, StatusResult } from '../../shared/schemas/rpc.js';
 import type { ControlServer } from '../control-server.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 
@@ -8,13 +8,15 @@ export interface LifecycleDeps {
   emergencyStop: (reason: string) => Promise<EmergencyStopResult>;
   /** Re-reads the config and hands over; throws (E_CONFIG_INVALID, E_CHILD_STATE, E_BUSY) and changes nothing on failure. */
   reload: () => Promise<ReloadResult>;
+  /** Starts the server (and leaves minimal mode). */
+  start: () => Promise<ChildStatus>;
 }
 
 /** The lifecycle methods of the control API: a thin layer over the supervisor. */
 export function registerLifecycle(control: ControlServer, deps: LifecycleDeps): void {
   const { supervisor } = deps;
   control.method('status', () => deps.status());
-  control.method('start', () => supervisor.start());
+  control.method('start', () => deps.start());
   control.method('stop', (p) => supervisor.stop({ timeoutMs: p?.timeoutMs, force: p?.force }));
   control.method('restart', (p) => supervisor.restart({ timeoutMs: p?.timeoutMs, force: p?.force }));
   control.method('config.reload', () => deps.reload());

@@ -121,6 +121,11 @@ export const StatusResult = z.object({
   /** The lifecycle operation in progress, if any. */
   operation: Operation,
   url: z.string(),
+  /**
+   * `minimal`: the manual's minimal recovery mode (`mcp-starterd --minimal`, or `ctl recover`): the
+   * server logs at debug, no scheduled jobs, no alert command, no Prometheus. `ctl start` ends it.
+   */
+  mode: z.enum(['normal', 'minimal']),
   activeLearners: z.number().int(),
   inFlight: z.number().int(),
   availability: Availability,
