@@ -2,6 +2,7 @@ import type { Recommendation, WeeklyReport } from '../../shared/schemas/weekly.j
 
 const CTL = 'mcp-starterctl';
 const pct = (share: number): string => `${(Math.floor(share * 10_000) / 100).toFixed(2)} %`;
+const secs = (ms: number): string => `${Number((ms / 1000).toFixed(2))} s`;
 
 /** Thresholds the rules read (the config's, so the report judges what the alerts judge). */
 export interface Thresholds {
@@ -49,13 +50,13 @@ export function recommend(report: Omit<WeeklyReport, 'recommendations'>, t: Thre
   if (server.p95Ms !== null && server.p95Ms > server.responseGoalMs) {
     out.push({
       severity: 'action',
-      text: `Responses were slow: p95 ${Math.round(server.p95Ms)} ms over the ${server.responseGoalMs} ms goal (${server.slowDays} day${server.slowDays === 1 ? '' : 's'} over it). Optimise the database and free memory, then watch the figures.`,
+      text: `Responses were slow: p95 ${secs(server.p95Ms)} over the ${secs(server.responseGoalMs)} goal (${server.slowDays} day${server.slowDays === 1 ? '' : 's'} over it). Optimise the database and free memory, then watch the figures.`,
       command: `${CTL} optimize`,
     });
   } else if (server.slowDays > 0) {
     out.push({
       severity: 'watch',
-      text: `Responses were over ${server.responseGoalMs} ms on ${server.slowDays} day${server.slowDays === 1 ? '' : 's'}: look at the metrics of those days.`,
+      text: `Responses were over ${secs(server.responseGoalMs)} on ${server.slowDays} day${server.slowDays === 1 ? '' : 's'}: look at the metrics of those days.`,
       command: `${CTL} metrics --hours 168`,
     });
   }

@@ -17,9 +17,10 @@ export interface BarChartOptions {
   max?: number;
 }
 
-const WIDTH = 560;
+const WIDTH = 640;
 const HEIGHT = 220;
-const PAD = { top: 28, right: 16, bottom: 36, left: 56 };
+// The goal's label sits right of the plot, where no bar or value label can cover it.
+const PAD = { top: 40, right: 92, bottom: 36, left: 60 };
 const COLOURS = { ok: '#2f7d4f', bad: '#c0392b', none: '#bbbbbb', goal: '#555555', axis: '#888888', text: '#222222' };
 
 export function escapeXml(text: string): string {
@@ -39,7 +40,7 @@ export function barChart(o: BarChartOptions): string {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-labelledby="t">`,
     `<title>${escapeXml(o.title)}</title>`,
-    `<text x="${PAD.left}" y="16" font-size="13" font-weight="bold" fill="${COLOURS.text}">${escapeXml(o.title)}</text>`,
+    `<text x="${PAD.left}" y="18" font-size="14" font-weight="bold" fill="${COLOURS.text}">${escapeXml(o.title)}</text>`,
     `<line x1="${PAD.left}" y1="${PAD.top + plotH}" x2="${WIDTH - PAD.right}" y2="${PAD.top + plotH}" stroke="${COLOURS.axis}"/>`,
     `<text x="${PAD.left - 6}" y="${y(max) + 4}" font-size="10" text-anchor="end" fill="${COLOURS.axis}">${escapeXml(o.format(max))}</text>`,
     `<text x="${PAD.left - 6}" y="${y(min) + 4}" font-size="10" text-anchor="end" fill="${COLOURS.axis}">${escapeXml(o.format(min))}</text>`,
@@ -65,7 +66,7 @@ export function barChart(o: BarChartOptions): string {
     const gy = y(o.goal.value);
     parts.push(
       `<line x1="${PAD.left}" y1="${gy}" x2="${WIDTH - PAD.right}" y2="${gy}" stroke="${COLOURS.goal}" stroke-dasharray="5 4"/>`,
-      `<text x="${WIDTH - PAD.right}" y="${gy - 4}" font-size="10" text-anchor="end" fill="${COLOURS.goal}">${escapeXml(o.goal.label)}</text>`,
+      `<text x="${WIDTH - PAD.right + 6}" y="${gy + 4}" font-size="10" text-anchor="start" fill="${COLOURS.goal}">${escapeXml(o.goal.label)}</text>`,
     );
   }
   parts.push('</svg>');

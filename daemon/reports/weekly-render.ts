@@ -19,6 +19,12 @@ interface Table {
 /** Everything both formats say, in order: headings, paragraphs and tables. */
 type Block = { kind: 'h2'; text: string } | { kind: 'p'; text: string } | { kind: 'table'; table: Table } | { kind: 'chart'; svg: string };
 
+/** Availability sits near 100 %: start the axis low enough to show the worst day as a bar, and the goal line. */
+function availabilityAxisMin(r: WeeklyReport): number {
+  const lowest = Math.min(r.server.availabilityGoal, ...r.days.flatMap((d) => (d.availability === null ? [] : [d.availability])));
+  return Math.max(0, lowest - Math.max(0.02, (1 - lowest) * 0.5));
+}
+
 function serverBlocks(r: WeeklyReport): Block[] {
   const s = r.server;
   const availabilityVerdict = s.availability === null ? 'not measured' : s.availability >= s.availabilityGoal ? 'met' : 'NOT met';
@@ -50,10 +56,7 @@ function serverBlocks(r: WeeklyReport): Block[] {
         bars: r.days.map((d) => ({ label: d.date.slice(5), value: d.availability })),
         format: (v) => pct(v),
         goal: { value: s.availabilityGoal, label: `goal ${pct(s.availabilityGoal)}`, good: 'above' },
-        min: Math.max(
-          0,
-          Math.min(s.availabilityGoal - 0.01, ...r.days.flatMap((d) => (d.availability === null ? [] : [d.availability - 0.005]))),
-        ),
+        min: availabilityAxisMin(r),
         max: 1,
       }),
     },
