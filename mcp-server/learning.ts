@@ -8,6 +8,7 @@ import type {
   SubmitStepOutput,
   TutorialSummary,
 } from '../shared/schemas/tools.js';
+import type { StepFacts } from '../shared/store/answers.js';
 import { checkAnswer, CHOICE_LETTERS } from './answers.js';
 import type { Catalog } from './catalog-loader.js';
 import type { ProgressRow, ProgressStore } from './store/progress.js';
@@ -109,6 +110,7 @@ export class Learning {
       });
     }
     const s = t.steps[index] as TutorialStep;
+    const facts: StepFacts = { step: index, stepKey: s.id, totalSteps: t.steps.length, asked: s.question !== undefined };
     if (s.question) {
       if (answer === undefined || answer.trim() === '') {
         throw new AppError('E_ANSWER_REQUIRED', `Step ${index + 1} asks a question: ${s.question.prompt}`, {
@@ -117,7 +119,7 @@ export class Learning {
       }
       const check = checkAnswer(s.question, answer);
       if (!check.correct) {
-        this.progress.recordWrongAnswer(user, t.id, nowIso());
+        this.progress.recordWrongAnswer(user, t.id, facts, nowIso());
         return {
           correct: false,
           completed: false,
@@ -130,7 +132,7 @@ export class Learning {
     const now = nowIso();
     const explanation = s.question?.explanation;
     if (index === t.steps.length - 1) {
-      const done = this.progress.complete(user, t.id, index, now);
+      const done = this.progress.complete(user, t.id, facts, now);
       const after = this.row(user, t.id);
       return {
         correct: true,
@@ -140,7 +142,7 @@ export class Learning {
         ...(explanation ? { explanation } : {}),
       };
     }
-    const moved = this.progress.advance(user, t.id, index, now);
+    const moved = this.progress.advance(user, t.id, facts, now);
     return {
       correct: true,
       completed: false,

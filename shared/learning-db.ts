@@ -88,6 +88,37 @@ export const LEARNING_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX user_sessions_last_activity ON user_sessions (last_activity);
     `,
   },
+  {
+    version: 2,
+    name: 'answers; completion_rate as the manual defines it',
+    up: `
+      -- One row per step a learner submitted: every answer, right or wrong, and every step without a
+      -- question moved past. Written in the transaction of the progress change it belongs to.
+      CREATE TABLE user_answers (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        tutorial_id TEXT NOT NULL REFERENCES tutorials(id),
+        -- 0-based index of the step, as user_progress.current_step
+        step INTEGER NOT NULL,
+        -- the step's id in the catalogue, and the tutorial's step count, when it was answered
+        step_key TEXT NOT NULL,
+        total_steps INTEGER NOT NULL,
+        -- 1: the step asked a question (0: a step without one, submitted to move on)
+        asked INTEGER NOT NULL CHECK (asked IN (0, 1)),
+        correct INTEGER NOT NULL CHECK (correct IN (0, 1)),
+        -- user_progress.started_at of the attempt it belongs to (a reset and a new start begin another)
+        attempt_started_at TEXT NOT NULL,
+        answered_at TEXT NOT NULL
+      );
+      CREATE INDEX user_answers_attempt ON user_answers (user_id, tutorial_id, attempt_started_at);
+      CREATE INDEX user_answers_answered_at ON user_answers (answered_at);
+      -- completion_rate was completed / started (0..1); it is now the manual's: learners who completed
+      -- the tutorial / all learners * 100 (recomputeTutorialStats).
+      UPDATE tutorials SET completion_rate = COALESCE((
+        SELECT CAST(COUNT(*) AS REAL) / NULLIF((SELECT COUNT(*) FROM users), 0) * 100
+        FROM user_progress p WHERE p.tutorial_id = tutorials.id AND p.status = 'completed'), 0);
+    `,
+  },
 ];
 
 /** Opens the learning database (synchronous=FULL: acknowledged progress survives SIGKILL and power loss) and migrates it. */
@@ -179,15 +210,35 @@ export function openLearningDbForServing(file: string, options: { busyTimeoutMs?
   }
 }
 
-/** Recomputes `tutorials.completion_rate` and `average_time` from progress. */
-export function recomputeTutorialStats(db: Db): void {
-  db.exec(`
-    UPDATE tutorials SET
-      completion_rate = COALESCE((
-        SELECT CAST(SUM(status = 'completed') AS REAL) / NULLIF(SUM(status IN ('in_progress', 'completed')), 0)
-        FROM user_progress p WHERE p.tutorial_id = tutorials.id), 0),
-      average_time = (
-        SELECT AVG(completion_time) FROM user_progress p
-        WHERE p.tutorial_id = tutorials.id AND status = 'completed' AND completion_time IS NOT NULL)
-  `);
+const TUTORIAL_STATS_SQL = `
+  UPDATE tutorials SET
+    completion_rate = COALESCE((
+      SELECT CAST(COUNT(*) AS REAL) / NULLIF((SELECT COUNT(*) FROM users), 0) * 100
+      FROM user_progress p WHERE p.tutorial_id = tutorials.id AND p.status = 'completed'), 0),
+    average_time = (
+      SELECT AVG(completion_time) FROM user_progress p
+      WHERE p.tutorial_id = tutorials.id AND p.status = 'completed')`;
+
+/**
+ * Recomputes `tutorials.completion_rate` and `average_time` as the manual defines them (DESIGN.md,
+ * Data): completion_rate = learners who completed the tutorial / all learners * 100 (0 while there
+ * are no learners), average_time = the mean `completion_time` of its completions, in seconds (NULL
+ * until someone completed it). Returns how many tutorials it updated.
+ */
+export function recomputeTutorialStats(db: Db): number {
+  return db.prepare(TUTORIAL_STATS_SQL).run().changes;
+}
+
+/** A tutorial's statistics as `recomputeTutorialStats` leaves them. */
+export interface TutorialStats {
+  id: string;
+  completion_rate: number;
+  average_time: number | null;
+}
+
+/** The statistics columns of the tutorials in the catalogue, in its order. */
+export function tutorialStats(db: Db): TutorialStats[] {
+  return db
+    .prepare('SELECT id, completion_rate, average_time FROM tutorials WHERE retired_at IS NULL ORDER BY position, id')
+    .all() as TutorialStats[];
 }

@@ -45,6 +45,8 @@ export class UsersStore {
   private readonly infoByName;
   private readonly listStmt;
   private readonly revokeStmt;
+  private readonly countStmt;
+  private readonly createdStmt;
 
   constructor(db: Db) {
     this.byTokenHash = db.prepare('SELECT id, name, last_activity FROM users WHERE token_hash = ? AND revoked_at IS NULL');
@@ -58,6 +60,8 @@ export class UsersStore {
     this.revokeStmt = db.prepare(
       `UPDATE users SET revoked_at = ${SQL_NOW} WHERE name = ? AND revoked_at IS NULL AND token_hash IS NOT NULL`,
     );
+    this.countStmt = db.prepare('SELECT COUNT(*) FROM users WHERE @at IS NULL OR created_at < @at').pluck();
+    this.createdStmt = db.prepare('SELECT COUNT(*) FROM users WHERE created_at >= @from AND created_at < @to').pluck();
   }
 
   /** The learner holding a token with this hash, unless revoked. */
@@ -97,6 +101,16 @@ export class UsersStore {
   /** Every learner, oldest first. */
   list(): LearnerInfo[] {
     return InfoRow.array().parse(this.listStmt.all());
+  }
+
+  /** Every learner, as the manual counts them (revoked ones too): now (`atIso` null) or as of `atIso`. */
+  count(atIso: string | null): number {
+    return this.countStmt.get({ at: atIso }) as number;
+  }
+
+  /** Learners added in [from, to). */
+  countCreated(fromIso: string, toIso: string): number {
+    return this.createdStmt.get({ from: fromIso, to: toIso }) as number;
   }
 
   /** Revokes the token of the learner of that name; false when there was no valid token to revoke. */
