@@ -23,6 +23,7 @@ import { registerLifecycle } from './rpc/lifecycle.js';
 import { registerJobs } from './rpc/jobs.js';
 import { registerLogs } from './rpc/logs.js';
 import { registerDb } from './rpc/db.js';
+import { registerReports } from './rpc/reports.js';
 import { registerMonitoring } from './rpc/monitoring.js';
 import type { ChildCommand } from './supervisor/child.js';
 import { Scheduler } from './scheduler.js';
@@ -169,6 +170,7 @@ export class Daemon {
       ops: monitor.ops,
       log: log.child({ component: 'db' }),
     });
+    registerReports(this.control, { paths, config: () => supervisor.currentConfig });
     this.scheduler = new Scheduler({
       jobs: configuredJobs(config.schedule, { health: () => monitor.health(), rotateLogs: () => this.logs.rotateNow() }),
       timezone: config.schedule.timezone,

@@ -919,6 +919,75 @@ const SAMPLES: { [M in MethodName]: unknown } = {
   'db.optimize': { ok: true },
   // diagnose: the diagnose work (issue 10) owns this entry.
   diagnose: { ok: true },
+  // report.learning: the learning-data work (issue 10) owns this entry.
+  'report.learning': {
+    date: '2026-11-25',
+    total_users: 3,
+    completed_tutorials: 4,
+    active_learners: 1,
+    completion_rate: 133.33333333333331,
+    generated_at: '2026-11-25T02:00:00.000Z',
+    period: { from: '2026-11-24T02:00:00.000Z', to: '2026-11-25T02:00:00.000Z' },
+    new_learners: 1,
+    starts: 2,
+    completions: 1,
+    answers: 5,
+    wrong_answers: 2,
+    previous: {
+      date: '2026-11-24',
+      total_users: 2,
+      completed_tutorials: 3,
+      active_learners: 0,
+      completion_rate: 150,
+      period: { from: '2026-11-23T02:00:00.000Z', to: '2026-11-24T02:00:00.000Z' },
+      new_learners: 0,
+      starts: 0,
+      completions: 0,
+      answers: 0,
+      wrong_answers: 0,
+    },
+    tutorials: [
+      {
+        id: 'tools',
+        title: 'Tools',
+        retired: false,
+        starts: 2,
+        completions: 1,
+        completion_rate: 33.33333333333333,
+        average_time: 95.5,
+        previous: { starts: 0, completions: 0, completion_rate: 0, average_time: null },
+      },
+    ],
+    stuck_steps: {
+      most_wrong_answers: [
+        {
+          tutorial_id: 'tools',
+          tutorial_title: 'Tools',
+          step: 2,
+          step_key: 'call',
+          step_title: 'Calling a tool',
+          wrong_answers: 2,
+          learners: 1,
+          previous: { wrong_answers: 0, learners: 0 },
+        },
+      ],
+      longest_dwell: [
+        {
+          tutorial_id: 'tools',
+          tutorial_title: 'Tools',
+          step: 2,
+          step_key: 'call',
+          step_title: null,
+          passes: 1,
+          average_dwell: 60,
+          longest_dwell: 60,
+          previous: { passes: 0, average_dwell: null },
+        },
+      ],
+    },
+    source: 'live',
+    file: null,
+  },
 };
 
 type Path = Array<string | number>;

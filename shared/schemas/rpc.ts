@@ -11,6 +11,7 @@ import {
 import { LogsAnalyzeParams, LogsAnalyzeResult, LogsTailParams, LogsTailResult } from './logs.js';
 
 import { DiagnoseResult } from './diagnose.js';
+import { ReportLearningParams, ReportLearningResult } from './reports.js';
 
 export * from './backup.js';
 export * from './diagnose.js';
@@ -409,6 +410,7 @@ export const METHODS = {
   'db.check': [NoParams, DbCheckResult],
   'db.optimize': [NoParams, DbOptimizeResult],
   diagnose: [NoParams, DiagnoseResult],
+  'report.learning': [ReportLearningParams, ReportLearningResult],
 } as const;
 export type MethodName = keyof typeof METHODS;
 type Table = typeof METHODS;
@@ -448,6 +450,7 @@ export const PARAM_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcParams<M>
   'db.check': METHODS['db.check'][0],
   'db.optimize': METHODS['db.optimize'][0],
   diagnose: METHODS.diagnose[0],
+  'report.learning': METHODS['report.learning'][0],
 };
 export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M>, RpcResultInput<M>> } = {
   status: METHODS.status[1],
@@ -472,6 +475,7 @@ export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M
   'db.check': METHODS['db.check'][1],
   'db.optimize': METHODS['db.optimize'][1],
   diagnose: METHODS.diagnose[1],
+  'report.learning': METHODS['report.learning'][1],
 };
 
 /** `error.data` of every control-API error. */
