@@ -727,8 +727,59 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
   diagnose: {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     type: 'object',
-    properties: { ok: { type: 'boolean' } },
-    required: ['ok'],
+    properties: {
+      ok: { type: 'boolean' },
+      checkedAt: { type: 'string' },
+      daemon: { type: 'string', enum: ['running', 'down', 'not_answering'] },
+      dataDir: { type: 'string' },
+      ms: { type: 'number', minimum: 0 },
+      findings: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            check: { type: 'string' },
+            category: { type: 'string', enum: ['connection', 'slowdown', 'learning_data', 'installation'] },
+            severity: { type: 'string', enum: ['critical', 'error', 'warning'] },
+            title: { type: 'string' },
+            cause: { type: 'string' },
+            fix: { type: 'string' },
+            details: { type: 'array', items: { type: 'string' } },
+          },
+          required: ['id', 'check', 'category', 'severity', 'title', 'cause', 'fix', 'details'],
+        },
+      },
+      checks: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            category: { type: 'string', enum: ['connection', 'slowdown', 'learning_data', 'installation'] },
+            status: { type: 'string', enum: ['pass', 'fail', 'skipped', 'error'] },
+            summary: { type: 'string' },
+            ms: { type: 'number', minimum: 0 },
+          },
+          required: ['id', 'category', 'status', 'summary', 'ms'],
+        },
+      },
+      recentErrors: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            time: { type: ['string', 'null'] },
+            level: { type: 'string' },
+            source: { type: 'string' },
+            event: { type: ['string', 'null'] },
+            message: { type: 'string' },
+          },
+          required: ['time', 'level', 'source', 'event', 'message'],
+        },
+      },
+    },
+    required: ['ok', 'checkedAt', 'daemon', 'dataDir', 'ms', 'findings', 'checks', 'recentErrors'],
   },
   'report.learning': {
     $schema: 'https://json-schema.org/draft/2020-12/schema',

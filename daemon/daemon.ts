@@ -23,6 +23,7 @@ import { registerLifecycle } from './rpc/lifecycle.js';
 import { registerJobs } from './rpc/jobs.js';
 import { registerLogs } from './rpc/logs.js';
 import { registerDb } from './rpc/db.js';
+import { registerDiagnose } from './rpc/diagnose.js';
 import { registerReports } from './rpc/reports.js';
 import { registerMonitoring } from './rpc/monitoring.js';
 import type { ChildCommand } from './supervisor/child.js';
@@ -169,6 +170,16 @@ export class Daemon {
       config: () => supervisor.currentConfig,
       ops: monitor.ops,
       log: log.child({ component: 'db' }),
+    });
+    registerDiagnose(this.control, {
+      paths,
+      configFile: this.options.configFile,
+      config: () => supervisor.currentConfig,
+      status: () => this.status(),
+      analyze: (hours) => monitor.analyze(hours),
+      stats: () => supervisor.child?.stats,
+      queuedConnections: () => this.listener.queued,
+      controlConnections: () => this.control.connections.size,
     });
     registerReports(this.control, { paths, config: () => supervisor.currentConfig });
     this.scheduler = new Scheduler({

@@ -918,7 +918,27 @@ const SAMPLES: { [M in MethodName]: unknown } = {
   'db.check': { ok: true },
   'db.optimize': { ok: true },
   // diagnose: the diagnose work (issue 10) owns this entry.
-  diagnose: { ok: true },
+  diagnose: {
+    ok: false,
+    checkedAt: '2026-11-25T14:00:00.000Z',
+    daemon: 'down',
+    dataDir: '/x',
+    ms: 412,
+    findings: [
+      {
+        id: 'port_taken',
+        check: 'port',
+        category: 'connection',
+        severity: 'critical',
+        title: '127.0.0.1:8000 is taken by another program',
+        cause: 'Something listens there (pid 4242).',
+        fix: 'kill 4242',
+        details: ['pid 4242: nc -l 8000'],
+      },
+    ],
+    checks: [{ id: 'port', category: 'connection', status: 'fail', summary: '127.0.0.1:8000 is held', ms: 3.5 }],
+    recentErrors: [{ time: null, level: 'error', source: 'mcp-starterd/supervisor', event: 'child_exit', message: 'server exited' }],
+  },
   // report.learning: the learning-data work (issue 10) owns this entry.
   'report.learning': {
     date: '2026-11-25',

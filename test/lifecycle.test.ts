@@ -144,6 +144,7 @@ describe('the control API', () => {
       ['metrics.current', undefined],
       ['metrics.history', { hours: 1 }],
       ['metrics.analyze', { hours: 1 }],
+      ['diagnose', undefined],
       ['report.learning', undefined],
       ['logs.rotate', undefined],
       ['jobs.list', undefined],
