@@ -8,7 +8,7 @@ import { AppError } from '../shared/errors.js';
 import { writeLearningReport } from '../shared/maintenance/learning.js';
 import { dataPaths } from '../shared/paths.js';
 import { learningReportFor, writeLearningReportFile } from '../shared/reports/learning-file.js';
-import { computeLearningReport, localDate } from '../shared/reports/learning.js';
+import { computeLearningReport, learningPeriod, localDate } from '../shared/reports/learning.js';
 import { LearningReport, ReportLearningResult } from '../shared/schemas/reports.js';
 import type { Db } from '../shared/sqlite.js';
 import { rpc, startDaemon } from './daemon-helpers.js';
@@ -191,6 +191,52 @@ describe('the learning report from known data', () => {
     );
     assert.deepEqual(readdirSync(reportsDir), ['learning_report_2026-11-25.json'], 'no temp file left behind');
   });
+
+  test(
+    'any period’s figures as of its end (for the weekly report): the day before as the report has it, today as the manual counts it',
+    T,
+    (t) => {
+      const s = seededDb(t);
+      knownActivity(s);
+      const report = computeLearningReport(s.db, { date: '2026-11-25', now: NOW });
+      const dayBefore = learningPeriod(s.db, { from: new Date(NOW_MS - 48 * HOUR * 1000), to: new Date(NOW_MS - 24 * HOUR * 1000) });
+      const { date, ...previous } = report.previous;
+      assert.equal(date, '2026-11-24');
+      assert.deepEqual(
+        { ...dayBefore, tutorials: undefined, most_wrong_answers: undefined, longest_dwell: undefined },
+        {
+          ...previous,
+          tutorials: undefined,
+          most_wrong_answers: undefined,
+          longest_dwell: undefined,
+        },
+      );
+      assert.deepEqual(
+        dayBefore.tutorials.map((x) => [x.id, x.starts, x.completions, x.completion_rate]),
+        report.tutorials.map((x) => [x.id, x.previous.starts, x.previous.completions, x.previous.completion_rate]),
+      );
+      assert.deepEqual(
+        dayBefore.most_wrong_answers.map((x) => [x.step_key, x.wrong_answers]),
+        [['a0', 1]],
+      );
+      const today = learningPeriod(s.db, { from: new Date(NOW_MS - 24 * HOUR * 1000), to: NOW, limit: 1 });
+      assert.deepEqual(
+        [today.total_users, today.completed_tutorials, today.active_learners, today.completion_rate, today.starts, today.wrong_answers],
+        [
+          report.total_users,
+          report.completed_tutorials,
+          report.active_learners,
+          report.completion_rate,
+          report.starts,
+          report.wrong_answers,
+        ],
+      );
+      assert.deepEqual(
+        today.most_wrong_answers.map((x) => x.step_key),
+        ['a2'],
+      );
+    },
+  );
 
   test('an empty database reports zeros (completion_rate over max(learners, 1)), not an error', T, (t) => {
     const { db } = seededDb(t);

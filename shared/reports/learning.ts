@@ -73,13 +73,12 @@ class ReportReader {
       .pluck();
   }
 
-  day(date: string, w: Window): PreviousDay & { users: number } {
+  day(w: Window): Omit<PreviousDay, 'date'> & { users: number } {
     const users = this.users.count(w.at);
     const counts = this.progress.counts(w.at);
     const answers = this.answers.counts(w.from, w.to);
     const tutorials = this.progress.tutorialFigures(w.from, w.to, w.at);
     return {
-      date,
       total_users: users,
       completed_tutorials: counts.completed,
       active_learners: counts.in_progress,
@@ -94,65 +93,62 @@ class ReportReader {
     };
   }
 
+  /** Each tutorial's figures over the window (rates as of its moment), retired ones only while they have progress. */
+  tutorialRows(w: Window, users: number): Array<Omit<TutorialReport, 'previous'>> {
+    return this.progress
+      .tutorialFigures(w.from, w.to, w.at)
+      .filter((t) => t.retired === 0 || t.completed > 0 || t.starts > 0 || t.completions > 0)
+      .map((t) => ({ id: t.id, title: t.title, retired: t.retired === 1, ...tutorialFields(t, users) }));
+  }
+
   tutorials(now: Window, before: Window, users: { now: number; before: number }): TutorialReport[] {
     const previous = new Map(this.progress.tutorialFigures(before.from, before.to, before.at).map((t) => [t.id, t]));
-    const figures = (t: TutorialFigures | undefined, learners: number): Omit<TutorialReport, 'id' | 'title' | 'retired' | 'previous'> => ({
-      starts: t?.starts ?? 0,
-      completions: t?.completions ?? 0,
-      completion_rate: tutorialRate(t?.completed ?? 0, learners),
-      average_time: t?.average_time ?? null,
-    });
-    return this.progress
-      .tutorialFigures(now.from, now.to, now.at)
-      .filter((t) => t.retired === 0 || t.completed > 0 || t.starts > 0 || t.completions > 0)
-      .map((t) => ({
-        id: t.id,
-        title: t.title,
-        retired: t.retired === 1,
-        ...figures(t, users.now),
-        previous: figures(previous.get(t.id), users.before),
+    return this.tutorialRows(now, users.now).map((t) => ({ ...t, previous: tutorialFields(previous.get(t.id), users.before) }));
+  }
+
+  /** Steps by wrong answers in the window, most first. */
+  wrongRows(w: Window, titles: ReadonlyMap<string, string>, limit: number): Array<Omit<StepWrongAnswers, 'previous'>> {
+    return this.answers
+      .wrongByStep(w.from, w.to)
+      .sort(
+        (a, b) =>
+          b.wrong_answers - a.wrong_answers || b.learners - a.learners || a.tutorial_id.localeCompare(b.tutorial_id) || a.step - b.step,
+      )
+      .slice(0, limit)
+      .map((s) => ({ ...this.stepFields(s, titles), wrong_answers: s.wrong_answers, learners: s.learners }));
+  }
+
+  /** Steps by mean dwell in the window, longest first. */
+  dwellRows(w: Window, titles: ReadonlyMap<string, string>, limit: number): Array<Omit<StepDwell, 'previous'>> {
+    return this.answers
+      .dwellByStep(w.from, w.to)
+      .sort(
+        (a, b) =>
+          b.average_seconds - a.average_seconds || b.passes - a.passes || a.tutorial_id.localeCompare(b.tutorial_id) || a.step - b.step,
+      )
+      .slice(0, limit)
+      .map((s) => ({
+        ...this.stepFields(s, titles),
+        passes: s.passes,
+        average_dwell: s.average_seconds,
+        longest_dwell: s.longest_seconds,
       }));
   }
 
   mostWrong(now: Window, before: Window, titles: ReadonlyMap<string, string>): StepWrongAnswers[] {
     const previous = byStep(this.answers.wrongByStep(before.from, before.to));
-    return this.answers
-      .wrongByStep(now.from, now.to)
-      .sort(
-        (a, b) =>
-          b.wrong_answers - a.wrong_answers || b.learners - a.learners || a.tutorial_id.localeCompare(b.tutorial_id) || a.step - b.step,
-      )
-      .slice(0, STUCK_STEPS)
-      .map((s) => {
-        const p = previous.get(stepId(s));
-        return {
-          ...this.stepFields(s, titles),
-          wrong_answers: s.wrong_answers,
-          learners: s.learners,
-          previous: { wrong_answers: p?.wrong_answers ?? 0, learners: p?.learners ?? 0 },
-        };
-      });
+    return this.wrongRows(now, titles, STUCK_STEPS).map((s) => {
+      const p = previous.get(stepId(s));
+      return { ...s, previous: { wrong_answers: p?.wrong_answers ?? 0, learners: p?.learners ?? 0 } };
+    });
   }
 
   longestDwell(now: Window, before: Window, titles: ReadonlyMap<string, string>): StepDwell[] {
     const previous = byStep(this.answers.dwellByStep(before.from, before.to));
-    return this.answers
-      .dwellByStep(now.from, now.to)
-      .sort(
-        (a, b) =>
-          b.average_seconds - a.average_seconds || b.passes - a.passes || a.tutorial_id.localeCompare(b.tutorial_id) || a.step - b.step,
-      )
-      .slice(0, STUCK_STEPS)
-      .map((s) => {
-        const p = previous.get(stepId(s));
-        return {
-          ...this.stepFields(s, titles),
-          passes: s.passes,
-          average_dwell: s.average_seconds,
-          longest_dwell: s.longest_seconds,
-          previous: { passes: p?.passes ?? 0, average_dwell: p?.average_seconds ?? null },
-        };
-      });
+    return this.dwellRows(now, titles, STUCK_STEPS).map((s) => {
+      const p = previous.get(stepId(s));
+      return { ...s, previous: { passes: p?.passes ?? 0, average_dwell: p?.average_seconds ?? null } };
+    });
   }
 
   private stepFields(s: { tutorial_id: string; step_key: string; step: number }, titles: ReadonlyMap<string, string>) {
@@ -165,6 +161,15 @@ class ReportReader {
       step_title: title ?? null,
     };
   }
+}
+
+function tutorialFields(t: TutorialFigures | undefined, learners: number): Omit<TutorialReport, 'id' | 'title' | 'retired' | 'previous'> {
+  return {
+    starts: t?.starts ?? 0,
+    completions: t?.completions ?? 0,
+    completion_rate: tutorialRate(t?.completed ?? 0, learners),
+    average_time: t?.average_time ?? null,
+  };
 }
 
 const stepId = (s: { tutorial_id: string; step_key: string }): string => `${s.tutorial_id}\u0000${s.step_key}`;
@@ -183,12 +188,12 @@ export function computeLearningReport(db: Db, options: ReportOptions): LearningR
   const before: Window = { from: new Date(nowMs - 2 * DAY_MS).toISOString(), to: from, at: from };
   // One read transaction: every figure comes from the same state of the database.
   return db.transaction(() => {
-    const { users, ...today } = reader.day(options.date, current);
-    const { users: usersBefore, ...previous } = reader.day(dayBefore(options.date), before);
+    const { users, ...today } = reader.day(current);
+    const { users: usersBefore, ...figuresBefore } = reader.day(before);
     const tutorials = reader.tutorials(current, before, { now: users, before: usersBefore });
     const titles = new Map(tutorials.map((t) => [t.id, t.title]));
     return {
-      date: today.date,
+      date: options.date,
       total_users: today.total_users,
       completed_tutorials: today.completed_tutorials,
       active_learners: today.active_learners,
@@ -200,12 +205,41 @@ export function computeLearningReport(db: Db, options: ReportOptions): LearningR
       completions: today.completions,
       answers: today.answers,
       wrong_answers: today.wrong_answers,
-      previous,
+      previous: { date: dayBefore(options.date), ...figuresBefore },
       tutorials,
       stuck_steps: {
         most_wrong_answers: reader.mostWrong(current, before, titles),
         longest_dwell: reader.longestDwell(current, before, titles),
       },
+    };
+  })();
+}
+
+/** The learning figures of any period, as of its end: what the weekly report needs (its days and its week). */
+export interface LearningPeriod extends Omit<PreviousDay, 'date'> {
+  tutorials: Array<Omit<TutorialReport, 'previous'>>;
+  most_wrong_answers: Array<Omit<StepWrongAnswers, 'previous'>>;
+  longest_dwell: Array<Omit<StepDwell, 'previous'>>;
+}
+
+/**
+ * The report's figures over [from, to), the manual's counts and rates as of `to` (from the rows'
+ * timestamps, so a progress reset since then is not seen), the stuck steps `limit` of each.
+ */
+export function learningPeriod(db: Db, options: { from: Date; to: Date; locale?: string; limit?: number }): LearningPeriod {
+  const reader = new ReportReader(db, options.locale ?? 'en');
+  const to = options.to.toISOString();
+  const w: Window = { from: options.from.toISOString(), to, at: to };
+  const limit = options.limit ?? STUCK_STEPS;
+  return db.transaction(() => {
+    const { users, ...figures } = reader.day(w);
+    const tutorials = reader.tutorialRows(w, users);
+    const titles = new Map(tutorials.map((t) => [t.id, t.title]));
+    return {
+      ...figures,
+      tutorials,
+      most_wrong_answers: reader.wrongRows(w, titles, limit),
+      longest_dwell: reader.dwellRows(w, titles, limit),
     };
   })();
 }
