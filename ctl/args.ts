@@ -24,6 +24,9 @@ const FLAGS = {
   hours: { type: 'string' },
   once: { type: 'boolean' },
   count: { type: 'string' },
+  lines: { type: 'string', short: 'n' },
+  level: { type: 'string' },
+  follow: { type: 'boolean', short: 'f' },
 } as const;
 
 /**
@@ -70,11 +73,14 @@ export interface Argv {
 
 function parseArgsMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  const flag = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
+  // A flag with a short form is named by both ("Option '-n, --lines <value>' argument missing"): the first will do.
+  const flag = /'(-{1,2}[^', ]+)/.exec(message)?.[1];
   const code = err instanceof Error && 'code' in err ? err.code : undefined;
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== undefined) return `Unknown option ${flag}.`;
   if (/argument missing/.test(message) && flag !== undefined) return `${flag} needs a value.`;
-  if (/ambiguous/.test(message) && flag !== undefined) return `${flag} needs a value; write ${flag}=VALUE when the value starts with "-".`;
+  if (/ambiguous/.test(message) && flag !== undefined) {
+    return flag.startsWith('--') ? `${flag} needs a value; write ${flag}=VALUE when the value starts with "-".` : `${flag} needs a value.`;
+  }
   return message;
 }
 

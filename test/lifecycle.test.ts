@@ -147,6 +147,8 @@ describe('the control API', () => {
       ['diagnose', undefined],
       ['report.learning', undefined],
       ['logs.rotate', undefined],
+      ['logs.tail', { lines: 5, level: 'info' }],
+      ['logs.analyze', { hours: 1 }],
       ['jobs.list', undefined],
       ['jobs.run', { name: 'weekly-report' }],
       ['stop', {}],

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { LogLevelName, MAX_TAIL_LINES } from '../shared/schemas/logs.js';
+
+/**
+ * The argv schemas of `logs` and `logs analyze` (flags → params), loaded only when one of them
+ * runs, like params.ts: zod is not on `status`'s path (issue 7).
+ */
+
+/** `ctl logs` without -n: a screenful. */
+export const DEFAULT_TAIL_LINES = 50;
+
+const LEVELS = LogLevelName.options.join(', ');
+
+export const LogsArgs = z
+  .strictObject({
+    lines: z
+      .string()
+      .regex(/^\d+$/, '-n takes a number of lines, e.g. -n 100.')
+      .transform(Number)
+      .refine((n) => n >= 1, '-n must be at least 1.')
+      .refine((n) => n <= MAX_TAIL_LINES, `-n can be at most ${MAX_TAIL_LINES}.`)
+      .optional(),
+    level: z
+      .string()
+      .transform((s) => s.toLowerCase())
+      // The manual's grep counts WARNING lines: the word works here too.
+      .transform((s) => (s === 'warning' ? 'warn' : s))
+      .pipe(z.enum(LogLevelName.options, { error: `--level takes one of ${LEVELS} (shows that level and above).` }))
+      .optional(),
+    follow: z.boolean().optional(),
+  })
+  .transform((a) => ({ lines: a.lines ?? DEFAULT_TAIL_LINES, level: a.level, follow: a.follow === true }));
+export type LogsArgs = z.output<typeof LogsArgs>;
+
+export { HoursArgs as LogsAnalyzeArgs } from './params.js';
