@@ -14,7 +14,7 @@ export const REPORT_COMMANDS: readonly Command[] = [
       '--date D  the report of day D (default: today, in schedule.timezone or local time)\n' +
       'daily-maintenance writes reports/learning_report_D.json each day (02:00 by default); before it has, today\u2019s\n' +
       'report is computed from the learning database (and not written), and says so. Each figure is shown beside\n' +
-      'the 24 hours before. With mcp-starterd down it reads the file, or computes today\u2019s, from the data dir.\n' +
+      'the 24 hours before.\n' +
       '--json prints the report as the file holds it, with source ("file" or "live") and file.',
     params: schema(async () => (await import('./params-report.js')).ReportLearningArgs),
     run: daemon('report.learning', REPORT_MS, async (params, ctx) => {

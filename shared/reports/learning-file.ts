@@ -79,12 +79,15 @@ export interface ReportRequest {
 
 function noReport(paths: DataPaths, date: string, today: string): AppError {
   const dates = learningReportDates(paths.reportsDir);
-  const known =
-    dates.length === 0
-      ? 'there are no report files yet'
-      : `reports exist for ${dates.slice(0, 7).join(', ')}${dates.length > 7 ? ', …' : ''}`;
-  return new AppError('E_BAD_PARAMS', `There is no learning report for ${date} in ${paths.reportsDir}; ${known}.`, {
-    hint: `Ask for one of those dates, or for today (${today}), which is computed from the database when its file is not written yet.`,
+  const live = `today (${today}), which is computed from the database until its file is written`;
+  if (dates.length === 0) {
+    return new AppError('E_BAD_PARAMS', `There is no learning report for ${date} in ${paths.reportsDir}; there are no report files yet.`, {
+      hint: `The daily-maintenance job writes one each day (\`mcp-starterctl jobs\` shows when); ask for ${live}.`,
+    });
+  }
+  const known = `${dates.slice(0, 7).join(', ')}${dates.length > 7 ? ', …' : ''}`;
+  return new AppError('E_BAD_PARAMS', `There is no learning report for ${date} in ${paths.reportsDir}; reports exist for ${known}.`, {
+    hint: `Ask for one of those dates, or for ${live}.`,
   });
 }
 
