@@ -75,6 +75,7 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
                   'probe-restart',
                   'memory-restart',
                   'shutdown',
+                  'restore',
                 ],
               },
               since: { type: 'string' },
@@ -225,6 +226,7 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
               bytes: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
               at: { type: 'string' },
               integrity: { type: 'string' },
+              label: { type: 'string' },
             },
             required: ['file', 'bytes', 'at', 'integrity'],
           },
@@ -745,8 +747,13 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
       bytes: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
       at: { type: 'string' },
       integrity: { type: 'string' },
+      label: { type: 'string' },
+      ms: { type: 'number', minimum: 0 },
+      pruned: { type: 'array', items: { type: 'string' } },
+      keep: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
+      offline: { type: 'boolean' },
     },
-    required: ['file', 'bytes', 'at', 'integrity'],
+    required: ['file', 'bytes', 'at', 'integrity', 'ms', 'pruned', 'keep', 'offline'],
   },
   'backup.list': {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -758,6 +765,7 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
         bytes: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
         at: { type: 'string' },
         integrity: { type: 'string' },
+        label: { type: 'string' },
       },
       required: ['file', 'bytes', 'at', 'integrity'],
     },
@@ -773,24 +781,196 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
           bytes: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
           at: { type: 'string' },
           integrity: { type: 'string' },
+          label: { type: 'string' },
         },
         required: ['file', 'bytes', 'at', 'integrity'],
       },
-      keptAs: { type: 'string' },
+      keptAs: { type: ['string', 'null'] },
+      child: {
+        anyOf: [
+          {
+            type: 'object',
+            properties: {
+              state: { type: 'string' },
+              pid: { anyOf: [{ type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 }, { type: 'null' }] },
+            },
+            required: ['state', 'pid'],
+          },
+          { type: 'null' },
+        ],
+      },
+      health: {
+        anyOf: [
+          {
+            type: 'object',
+            properties: {
+              status: { type: 'string', enum: ['healthy', 'unhealthy'] },
+              failing: { type: 'array', items: { type: 'string' } },
+            },
+            required: ['status', 'failing'],
+          },
+          { type: 'null' },
+        ],
+      },
+      hint: { type: ['string', 'null'] },
+      downMs: { type: 'number', minimum: 0 },
+      ms: { type: 'number', minimum: 0 },
+      offline: { type: 'boolean' },
     },
-    required: ['restored', 'keptAs'],
+    required: ['restored', 'keptAs', 'child', 'health', 'hint', 'downMs', 'ms', 'offline'],
   },
   'db.check': {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     type: 'object',
-    properties: { ok: { type: 'boolean' } },
-    required: ['ok'],
+    properties: {
+      ok: { type: 'boolean' },
+      file: { type: 'string' },
+      integrity: { type: 'string' },
+      foreignKeys: {
+        type: 'object',
+        properties: {
+          violations: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+          sample: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                table: { type: 'string' },
+                rowid: { anyOf: [{ type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 }, { type: 'null' }] },
+                parent: { type: 'string' },
+              },
+              required: ['table', 'rowid', 'parent'],
+            },
+          },
+        },
+        required: ['violations', 'sample'],
+      },
+      schema: {
+        type: 'object',
+        properties: {
+          version: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
+          expected: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
+        },
+        required: ['version', 'expected'],
+      },
+      sizes: {
+        type: 'object',
+        properties: {
+          dbBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+          walBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+          freeBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+        },
+        required: ['dbBytes', 'walBytes', 'freeBytes'],
+      },
+      problems: {
+        type: 'array',
+        items: { type: 'object', properties: { what: { type: 'string' }, hint: { type: 'string' } }, required: ['what', 'hint'] },
+      },
+      notes: { type: 'array', items: { type: 'string' } },
+      ms: { type: 'number', minimum: 0 },
+      offline: { type: 'boolean' },
+    },
+    required: ['ok', 'file', 'integrity', 'foreignKeys', 'schema', 'sizes', 'problems', 'notes', 'ms', 'offline'],
   },
   'db.optimize': {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     type: 'object',
-    properties: { ok: { type: 'boolean' } },
-    required: ['ok'],
+    properties: {
+      learning: {
+        type: 'object',
+        properties: {
+          file: { type: 'string' },
+          before: {
+            type: 'object',
+            properties: {
+              dbBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              walBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              freeBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+            },
+            required: ['dbBytes', 'walBytes', 'freeBytes'],
+          },
+          after: {
+            type: 'object',
+            properties: {
+              dbBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              walBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              freeBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+            },
+            required: ['dbBytes', 'walBytes', 'freeBytes'],
+          },
+          steps: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: { type: 'string' },
+                ran: { type: 'boolean' },
+                ms: { type: 'number', minimum: 0 },
+                lockMs: { type: 'number', minimum: 0 },
+                detail: { type: 'string' },
+              },
+              required: ['name', 'ran', 'ms', 'lockMs', 'detail'],
+            },
+          },
+        },
+        required: ['file', 'before', 'after', 'steps'],
+      },
+      ops: {
+        type: 'object',
+        properties: {
+          file: { type: 'string' },
+          before: {
+            type: 'object',
+            properties: {
+              dbBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              walBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              freeBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+            },
+            required: ['dbBytes', 'walBytes', 'freeBytes'],
+          },
+          after: {
+            type: 'object',
+            properties: {
+              dbBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              walBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              freeBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+            },
+            required: ['dbBytes', 'walBytes', 'freeBytes'],
+          },
+          steps: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: { type: 'string' },
+                ran: { type: 'boolean' },
+                ms: { type: 'number', minimum: 0 },
+                lockMs: { type: 'number', minimum: 0 },
+                detail: { type: 'string' },
+              },
+              required: ['name', 'ran', 'ms', 'lockMs', 'detail'],
+            },
+          },
+          pruned: {
+            type: 'object',
+            propertyNames: { type: 'string' },
+            additionalProperties: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+          },
+        },
+        required: ['file', 'before', 'after', 'steps', 'pruned'],
+      },
+      writers: {
+        type: 'object',
+        properties: {
+          longestLockMs: { type: 'number', minimum: 0 },
+          probeWrites: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+          probeLongestWaitMs: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+        },
+        required: ['longestLockMs', 'probeWrites', 'probeLongestWaitMs'],
+      },
+      ms: { type: 'number', minimum: 0 },
+    },
+    required: ['learning', 'ops', 'writers', 'ms'],
   },
   diagnose: {
     $schema: 'https://json-schema.org/draft/2020-12/schema',

@@ -164,12 +164,13 @@ export class Daemon {
     registerLogs(this.control, this.logs);
     const monitor = this.monitor;
     const supervisor = this.supervisor;
-    registerDb(this.control, {
+    const db = registerDb(this.control, {
       supervisor,
       paths,
       config: () => supervisor.currentConfig,
       ops: monitor.ops,
       log: log.child({ component: 'db' }),
+      health: () => monitor.health(),
     });
     registerDiagnose(this.control, {
       paths,
@@ -183,7 +184,12 @@ export class Daemon {
     });
     registerReports(this.control, { paths, config: () => supervisor.currentConfig });
     this.scheduler = new Scheduler({
-      jobs: configuredJobs(config.schedule, { health: () => monitor.health(), rotateLogs: () => this.logs.rotateNow() }),
+      jobs: configuredJobs(config.schedule, {
+        health: () => monitor.health(),
+        rotateLogs: () => this.logs.rotateNow(),
+        backup: (signal) => db.backup('daily', signal),
+        optimize: (signal) => db.optimize(signal),
+      }),
       timezone: config.schedule.timezone,
       runs: new JobRunsTable(monitor.ops),
       log: log.child({ component: 'scheduler' }),

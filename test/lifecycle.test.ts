@@ -151,6 +151,21 @@ describe('the control API', () => {
       ['logs.analyze', { hours: 1 }],
       ['jobs.list', undefined],
       ['jobs.run', { name: 'weekly-report' }],
+      ['backup.create', undefined],
+      ['backup.list', undefined],
+      // A backup taken beside the daemon with the same online backup code, restored through it.
+      [
+        'backup.restore',
+        {
+          file: (
+            await (
+              await import('../shared/backup.js')
+            ).backupDatabase(join(d.dataDir, 'mcp-starter.db'), join(d.dataDir, 'backups'), 'test')
+          ).file,
+        },
+      ],
+      ['db.check', undefined],
+      ['db.optimize', undefined],
       ['stop', {}],
       ['start', undefined],
       ['emergencyStop', { reason: 'schema check' }],

@@ -70,6 +70,7 @@ const DOING: Record<OperationName, string> = {
   'probe-restart': 'restart after failed health probes',
   'memory-restart': 'restart of the server over its memory limit',
   shutdown: 'daemon shutdown',
+  restore: 'restore of a backup (the server is stopped, the backup swapped in, the server started)',
 };
 
 /** "reload (handover …) in progress for 2.1 s (since 2026-11-25 14:03)" */

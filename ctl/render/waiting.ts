@@ -17,6 +17,7 @@ const OPERATION: Record<OperationName, string> = {
   'probe-restart': 'A restart after failed health probes',
   'memory-restart': 'A restart of the server over its memory limit',
   shutdown: 'The daemon\u2019s shutdown',
+  restore: 'A restore of a backup',
 };
 
 /** "A reload is in progress (for 3.2 s): it finishes first. " */

@@ -1,10 +1,12 @@
 import type { Config } from '../../shared/schemas/config.js';
 import { JobName, type HealthResult, type LogsRotateResult } from '../../shared/schemas/rpc.js';
 import type { JobSpec } from '../scheduler.js';
+import { dailyMaintenance, type DailyMaintenanceDeps } from './daily-maintenance.js';
 import { healthReport } from './health-report.js';
+import { optimizeDb } from './optimize-db.js';
 import { rotateLogs } from './rotate-logs.js';
 
-export interface JobDeps {
+export interface JobDeps extends DailyMaintenanceDeps {
   health: () => Promise<HealthResult>;
   rotateLogs: () => Promise<LogsRotateResult>;
 }
@@ -18,17 +20,17 @@ const SCHEDULE_KEY = {
   'optimize-db': 'optimizeDb',
 } as const satisfies Record<JobName, keyof Config['schedule']>;
 
-// Their steps (backup, optimise, reports) come with issues 9 and 10; until then a run says so.
-const noStepsYet = (): Promise<string> => Promise.resolve('no steps yet (issue 9/10)');
+// The weekly report comes with issue 10; until then a run says so.
+const noStepsYet = (): Promise<string> => Promise.resolve('no steps yet (issue 10)');
 
 /** Every job with its configured pattern. */
 export function configuredJobs(schedule: Config['schedule'], deps: JobDeps): JobSpec[] {
   const run: Record<JobName, JobSpec['run']> = {
     'health-report': () => healthReport(deps.health),
     'rotate-logs': () => rotateLogs(deps.rotateLogs),
-    'daily-maintenance': noStepsYet,
+    'daily-maintenance': dailyMaintenance(deps),
     'weekly-report': noStepsYet,
-    'optimize-db': noStepsYet,
+    'optimize-db': (signal) => optimizeDb(deps.optimize, signal),
   };
   return JobName.options.map((name) => ({ name, pattern: schedule[SCHEDULE_KEY[name]], run: run[name] }));
 }

@@ -10,8 +10,8 @@ export const AVAILABILITY_GOAL = 0.99;
 const HOUR_MS = 3_600_000;
 const WINDOWS = { h24: 24 * HOUR_MS, d7: 7 * 24 * HOUR_MS } as const;
 
-/** Stop reasons an operator asked for: `ctl stop`/`restart`, `systemctl stop`, a reload. */
-const PLANNED_REASONS = new Set(['requested', 'restart', 'daemon-shutdown', 'handover']);
+/** Stop reasons an operator asked for: `ctl stop`/`restart`, `systemctl stop`, a reload, a restore. */
+const PLANNED_REASONS = new Set(['requested', 'restart', 'daemon-shutdown', 'handover', 'restore']);
 
 interface OpenInterval {
   id: number | bigint | undefined;
@@ -21,6 +21,20 @@ interface OpenInterval {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * Deletes availability intervals that ended before `beforeIso`, never the newest one (it may be
+ * open) nor any the 7-day window still reads, whatever the retention says.
+ */
+export function pruneAvailability(ops: OpsDatabase, beforeIso: string, now = Date.now()): number {
+  const cutoff = iso(Math.min(Date.parse(beforeIso), now - WINDOWS.d7 - HOUR_MS));
+  return (
+    ops.write(
+      'availability pruning',
+      (db) => db.prepare('DELETE FROM availability WHERE end < ? AND id < (SELECT MAX(id) FROM availability)').run(cutoff).changes,
+    ) ?? 0
+  );
+}
 
 /**
  * Availability from ops.db: the time the server answered ÷ (window − planned downtime). The

@@ -38,7 +38,15 @@ export class JobRunsTable {
     return row && { at: row.at, ok: row.ok === 1, ms: row.ms, summary: row.summary };
   }
 
+  /** Deletes runs started before `beforeIso`, except each job's latest (which `jobs` shows and the catch-up reads). */
   prune(beforeIso: string): number {
-    return this.ops.write('job run pruning', (db) => db.prepare('DELETE FROM job_runs WHERE started_at < ?').run(beforeIso).changes) ?? 0;
+    return (
+      this.ops.write(
+        'job run pruning',
+        (db) =>
+          db.prepare('DELETE FROM job_runs WHERE started_at < ? AND id NOT IN (SELECT MAX(id) FROM job_runs GROUP BY job)').run(beforeIso)
+            .changes,
+      ) ?? 0
+    );
   }
 }

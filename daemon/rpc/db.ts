@@ -1,18 +1,18 @@
-import type { Logger } from '../../shared/logger.js';
-import type { DataPaths } from '../../shared/paths.js';
-import type { Config } from '../../shared/schemas/config.js';
 import type { ControlServer } from '../control-server.js';
-import type { OpsDatabase } from '../ops/database.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import { DbMaintenance, type DbMaintenanceDeps } from '../maintenance/maintenance.js';
 
-export interface DbDeps {
-  supervisor: Supervisor;
-  paths: DataPaths;
-  /** The config in force now (a reload may change `backups.keep`). */
-  config: () => Config;
-  ops: OpsDatabase;
-  log: Logger;
+export type DbDeps = DbMaintenanceDeps;
+
+/**
+ * Backup and database methods of the control API: a thin layer over DbMaintenance, which it
+ * returns so the scheduled jobs (daily-maintenance, optimize-db) use the same one.
+ */
+export function registerDb(control: ControlServer, deps: DbDeps): DbMaintenance {
+  const db = new DbMaintenance(deps);
+  control.method('backup.create', () => db.backup('manual'));
+  control.method('backup.list', () => db.list());
+  control.method('backup.restore', (p) => db.restore(p.file));
+  control.method('db.check', () => db.check());
+  control.method('db.optimize', () => db.optimize());
+  return db;
 }
-
-/** Backup and database methods of the control API. Placeholder: the backups work (issue 9) registers them here. */
-export function registerDb(_control: ControlServer, _deps: DbDeps): void {}

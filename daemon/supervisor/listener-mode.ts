@@ -13,11 +13,15 @@ export type StopReason =
   | 'spawn-failed'
   | 'emergency'
   | 'daemon-shutdown'
-  | 'handover';
+  | 'handover'
+  | 'restore';
 
-/** A stop that is the first half of a restart (the operator's, or over the memory limit): learners wait for the new server. */
+/**
+ * A stop that is the first half of a restart (the operator's, over the memory limit, or around a
+ * restore's swap of the database): learners wait for the new server.
+ */
 export function isRestart(reason: StopReason | null): boolean {
-  return reason === 'restart' || reason === 'memory-limit';
+  return reason === 'restart' || reason === 'memory-limit' || reason === 'restore';
 }
 
 type Held = Exclude<ListenerMode, { kind: 'forward' }>;

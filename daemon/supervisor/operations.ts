@@ -17,6 +17,7 @@ const VERB: Record<OperationName, string> = {
   'probe-restart': 'a restart of the unresponsive server',
   'memory-restart': 'a restart of the server over its memory limit',
   shutdown: 'the daemon’s shutdown',
+  restore: 'a restore of a backup',
 };
 
 /** The error for a verb that cannot wait: it names the operation in progress and what to do. */

@@ -56,6 +56,9 @@ export class Supervisor extends ChildMachine {
 
   private async queueStop(options: StopOptions, reason: 'requested' | 'daemon-shutdown'): Promise<StopResult> {
     for (;;) {
+      // A restore must not be left half-way by an operator's stop (the daemon's own shutdown waits for it).
+      const held = this.ops.operation;
+      if (reason === 'requested' && held?.name === 'restore') throw busyError('stop the server', held);
       await this.ops.idle();
       if (this.autoRestart && this.state === 'starting') await this.waitState((s) => s !== 'starting');
       if (!this.ops.operation) break;
@@ -133,6 +136,48 @@ export class Supervisor extends ChildMachine {
       this.beginStart();
       await this.waitState((s) => s !== 'starting', signal);
       return { stop, child: this.status() };
+    });
+  }
+
+  /**
+   * A restore of the learning database (DESIGN.md, Data), as one operation: drain and stop the
+   * server, run `swap` (synchronous: the files change in one turn of the event loop, with no server
+   * process alive), then start it again and wait until it runs or fails. New connections wait in the
+   * queue meanwhile, as in a restart. A `swap` that throws changes nothing: the server is started
+   * again on the database it had. An emergency stop during the restore pre-empts the start.
+   */
+  restore<T>(swap: () => T): Promise<{ swapped: T; stop: StopResult; child: ChildStatus; downMs: number; preempted: boolean }> {
+    if (this.autoRestart) return Promise.reject(busyError('restore a backup', this.autoRestart));
+    return this.ops.run('restore', 'restore a backup', async (signal) => {
+      const t0 = performance.now();
+      const stop = await this.drainAndStop({}, 'restore');
+      const result = (
+        swapped: T,
+        preempted: boolean,
+      ): { swapped: T; stop: StopResult; child: ChildStatus; downMs: number; preempted: boolean } => ({
+        swapped,
+        stop,
+        child: this.status(),
+        downMs: Math.round(performance.now() - t0),
+        preempted,
+      });
+      signal.throwIfAborted();
+      let swapped: T;
+      try {
+        swapped = swap();
+      } catch (err) {
+        this.beginStart();
+        await this.waitState((s) => s !== 'starting', signal).catch(() => undefined);
+        throw err;
+      }
+      if (signal.aborted) return result(swapped, true);
+      this.beginStart();
+      try {
+        await this.waitState((s) => s !== 'starting', signal);
+      } catch {
+        return result(swapped, true);
+      }
+      return result(swapped, false);
     });
   }
 

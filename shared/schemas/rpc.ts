@@ -71,6 +71,7 @@ export const OperationName = z.enum([
   'probe-restart',
   'memory-restart',
   'shutdown',
+  'restore',
 ]);
 export type OperationName = z.infer<typeof OperationName>;
 export const Operation = z.object({ name: OperationName, since: z.string() }).nullable();

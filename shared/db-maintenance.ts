@@ -1,0 +1,282 @@
+import { existsSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { AppError } from './errors.js';
+import { LEARNING_MIGRATIONS } from './learning-db.js';
+import type { DbCheckResult, DbOptimizeReport, DbProblem, DbSizes, OptimizeStep } from './schemas/backup.js';
+import { openDatabase, schemaVersionOf, type Db } from './sqlite.js';
+
+/**
+ * The learning database's upkeep (manual 3.2): `db check` and `db optimize`, on a connection of
+ * their own beside the server's. Synchronous: the daemon runs them in a worker thread, ctl inline.
+ */
+
+/** VACUUM is worth its cost when the free pages are at least this share of the file … */
+export const VACUUM_MIN_FREE_SHARE = 0.1;
+/** … and at least this many bytes. */
+export const VACUUM_MIN_FREE_BYTES = 1024 * 1024;
+/**
+ * VACUUM holds the write lock for the whole rebuild, and a learner's write waits for it only up to
+ * the server's busy timeout (5 s) before it fails. Measured here (bench/backup.ts) a VACUUM takes
+ * about 11 ms per MB, so up to this size it stays far inside that timeout even on a disk several
+ * times slower; a larger database is vacuumed only while no learner is active (the optimize-db
+ * job runs on Sunday night), and the report says it was postponed.
+ */
+export const VACUUM_ONLINE_MAX_BYTES = 64 * 1024 * 1024;
+/** `PRAGMA analysis_limit`: ANALYZE samples this many rows per index (SQLite's advice), so its lock is short whatever the size. */
+const ANALYSIS_LIMIT = 1000;
+/** A WAL larger than this (and than half the database) means checkpoints are not keeping up. */
+const LARGE_WAL_BYTES = 64 * 1024 * 1024;
+/** The tables a learning database has; a file without them is not one. */
+const LEARNING_TABLES = ['schema_version', 'users', 'tutorials', 'user_progress', 'user_sessions'] as const;
+
+/** The newest learning-database schema this release knows. */
+export const LEARNING_SCHEMA_VERSION = Math.max(...LEARNING_MIGRATIONS.map((m) => m.version));
+
+const MiB = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0; // no -wal (checkpointed and removed)
+  }
+}
+
+/** The file, its WAL, and the free pages inside the file. */
+export function sizesOf(db: Db, file: string): DbSizes {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  return { dbBytes: fileSize(file), walBytes: fileSize(`${file}-wal`), freeBytes: free * pageSize };
+}
+
+/** The tables of a learning database that `db` lacks. */
+export function missingLearningTables(db: Db): string[] {
+  const have = new Set(
+    (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name),
+  );
+  return LEARNING_TABLES.filter((t) => !have.has(t));
+}
+
+function noDatabase(file: string): AppError {
+  return new AppError('E_DB', `There is no learning database at ${file} yet.`, {
+    hint: 'The server creates it at its first start; check that --data-dir (or MCP_STARTER_DATA_DIR) names the daemon’s data directory.',
+  });
+}
+
+interface ForeignKeyRow {
+  table: string;
+  rowid: number | bigint | null;
+  parent: string;
+}
+
+/**
+ * `db check`: integrity, foreign keys, schema version and WAL size of the learning database, read
+ * only (it changes nothing and never migrates). Problems are what makes `ok` false, each with what
+ * to do; notes are worth knowing without being wrong.
+ */
+export function checkDatabase(file: string): Omit<DbCheckResult, 'offline'> {
+  const t0 = performance.now();
+  if (!existsSync(file)) throw noDatabase(file);
+  const problems: DbProblem[] = [];
+  const notes: string[] = [];
+  let db: Db;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+  } catch (err) {
+    throw new AppError('E_DB', `Cannot open ${file} to check it: ${(err as Error).message}.`, {
+      hint: 'Check its permissions; if it is not a database any more, restore a backup (`mcp-starterctl backups`).',
+      cause: err,
+    });
+  }
+  try {
+    let integrity: string;
+    try {
+      integrity = (db.pragma('integrity_check(10)') as Array<{ integrity_check: string }>)
+        .map((r) => r.integrity_check)
+        .join('; ')
+        .slice(0, 2000);
+    } catch (err) {
+      integrity = `cannot be read: ${(err as Error).message}`;
+    }
+    if (integrity !== 'ok') {
+      problems.push({
+        what: `The database is damaged: ${integrity.slice(0, 300)}`,
+        hint: 'Stop the server (`mcp-starterctl stop`), keep the file, and restore the newest good backup (`mcp-starterctl backups`, then `mcp-starterctl restore FILE`).',
+      });
+    }
+    const foreignKeys = { violations: 0, sample: [] as Array<{ table: string; rowid: number | null; parent: string }> };
+    const missing = readable(() => missingLearningTables(db), []);
+    const version = readable(() => schemaVersionOf(db), 0);
+    if (missing.length > 0) {
+      problems.push({
+        what: `This is not an mcp-starter learning database: it has no ${missing.join(', ')} table${missing.length === 1 ? '' : 's'}.`,
+        hint: 'Check --data-dir; restore a backup if the file was replaced.',
+      });
+    } else {
+      try {
+        for (const row of db.prepare('PRAGMA foreign_key_check').iterate() as IterableIterator<ForeignKeyRow>) {
+          foreignKeys.violations++;
+          if (foreignKeys.sample.length < 5) {
+            foreignKeys.sample.push({ table: row.table, rowid: row.rowid === null ? null : Number(row.rowid), parent: row.parent });
+          }
+        }
+      } catch (err) {
+        problems.push({ what: `The foreign keys cannot be checked: ${(err as Error).message}.`, hint: 'See the integrity problem above.' });
+      }
+      if (foreignKeys.violations > 0) {
+        problems.push({
+          what: `${foreignKeys.violations} rows point at rows that do not exist (first in ${foreignKeys.sample[0]?.table ?? '?'}, missing ${foreignKeys.sample[0]?.parent ?? '?'}).`,
+          hint: 'Progress rows of a deleted learner or tutorial: restore a backup from before the damage, or report it as a bug with `mcp-starterctl db check --json`.',
+        });
+      }
+      if (version > LEARNING_SCHEMA_VERSION) {
+        problems.push({
+          what: `The schema version is ${version}, newer than this release knows (${LEARNING_SCHEMA_VERSION}).`,
+          hint: 'Run the newer mcp-starter release that wrote it, or restore a backup taken before the upgrade.',
+        });
+      } else if (version < LEARNING_SCHEMA_VERSION) {
+        notes.push(`Schema version ${version}: the server updates it to ${LEARNING_SCHEMA_VERSION} at its next start.`);
+      }
+    }
+    const sizes = readable(() => sizesOf(db, file), { dbBytes: fileSize(file), walBytes: fileSize(`${file}-wal`), freeBytes: 0 });
+    if (sizes.walBytes > LARGE_WAL_BYTES && sizes.walBytes > sizes.dbBytes / 2) {
+      notes.push(
+        `The write-ahead log is ${MiB(sizes.walBytes)}: checkpoints are not keeping up (a long-running reader?). \`mcp-starterctl db optimize\` checkpoints and truncates it.`,
+      );
+    }
+    if (worthVacuum(sizes))
+      notes.push(`${MiB(sizes.freeBytes)} of the file is free pages; \`mcp-starterctl db optimize\` returns them (VACUUM).`);
+    return {
+      ok: problems.length === 0,
+      file,
+      integrity,
+      foreignKeys,
+      schema: { version, expected: LEARNING_SCHEMA_VERSION },
+      sizes,
+      problems,
+      notes,
+      ms: Math.round(performance.now() - t0),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** A value read from a database that may be damaged: the fallback when it cannot be read (the integrity check says why). */
+function readable<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
+/** Whether VACUUM is worth it: free pages ≥ 10 % of the file and ≥ 1 MiB. */
+export function worthVacuum(sizes: DbSizes): boolean {
+  return sizes.freeBytes >= VACUUM_MIN_FREE_BYTES && sizes.freeBytes >= sizes.dbBytes * VACUUM_MIN_FREE_SHARE;
+}
+
+function timed(name: string, run: () => string, lockMs?: (ms: number) => number): OptimizeStep {
+  const t0 = performance.now();
+  const detail = run();
+  const ms = Math.round((performance.now() - t0) * 10) / 10;
+  return { name, ran: true, ms, lockMs: lockMs ? lockMs(ms) : ms, detail };
+}
+
+const skipped = (name: string, detail: string): OptimizeStep => ({ name, ran: false, ms: 0, lockMs: 0, detail });
+
+export interface OptimizeOptions {
+  /** Learners active now (the server's figure): a large VACUUM waits for a moment with none. */
+  learnersActive: number;
+  /** REINDEX every index and ANALYZE (the learning database); ops.db gets only VACUUM and the checkpoint. */
+  full: boolean;
+  /** How long this connection waits for a lock a writer holds. */
+  busyTimeoutMs?: number;
+  /** The largest database vacuumed while learners are active; VACUUM_ONLINE_MAX_BYTES unless given. */
+  vacuumOnlineMaxBytes?: number;
+}
+
+/**
+ * `db optimize` on one database (manual 3.2): REINDEX each index in its own transaction, VACUUM
+ * when the free pages justify it (and the size allows it while learners are active), ANALYZE
+ * (sampled), `PRAGMA optimize`, then a WAL checkpoint that truncates the log. Each step is timed,
+ * with the longest time it held the write lock — how long a writer could have waited behind it.
+ */
+export function optimizeDatabase(file: string, options: OptimizeOptions): DbOptimizeReport {
+  if (!existsSync(file)) throw noDatabase(file);
+  // Not migrated: the server owns the schema; synchronous FULL like the server, so VACUUM's result is durable.
+  const db = openDatabase(file, { synchronous: 'FULL', busyTimeoutMs: options.busyTimeoutMs ?? 10_000 });
+  try {
+    const before = sizesOf(db, file);
+    const steps: OptimizeStep[] = [];
+    if (options.full) steps.push(reindex(db));
+    steps.push(vacuum(db, before, options.learnersActive, options.vacuumOnlineMaxBytes ?? VACUUM_ONLINE_MAX_BYTES));
+    if (options.full) {
+      db.pragma(`analysis_limit = ${ANALYSIS_LIMIT}`);
+      steps.push(timed('analyze', () => (db.exec('ANALYZE'), `statistics refreshed (sampling ${ANALYSIS_LIMIT} rows per index)`)));
+      steps.push(
+        timed('pragma optimize', () => {
+          const done = db.pragma('optimize') as unknown[];
+          return done.length === 0 ? 'nothing more to do' : `${done.length} further analyses`;
+        }),
+      );
+    }
+    steps.push(checkpoint(db));
+    return { file, before, after: sizesOf(db, file), steps };
+  } finally {
+    db.close();
+  }
+}
+
+function reindex(db: Db): OptimizeStep {
+  const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name").all() as Array<{ name: string }>).map(
+    (r) => r.name,
+  );
+  const t0 = performance.now();
+  let longest = 0;
+  // One index per statement: each is its own write transaction, so a writer waits for one index, not all.
+  for (const name of indexes) {
+    const t = performance.now();
+    db.exec(`REINDEX "${name.replace(/"/g, '""')}"`);
+    longest = Math.max(longest, performance.now() - t);
+  }
+  const ms = Math.round((performance.now() - t0) * 10) / 10;
+  return {
+    name: 'reindex',
+    ran: true,
+    ms,
+    lockMs: Math.round(longest * 10) / 10,
+    detail: `${indexes.length} indexes rebuilt, one at a time`,
+  };
+}
+
+function vacuum(db: Db, sizes: DbSizes, learnersActive: number, onlineMaxBytes: number): OptimizeStep {
+  if (!worthVacuum(sizes)) {
+    return skipped('vacuum', `not needed: ${MiB(sizes.freeBytes)} free (it runs from 10 % and 1 MiB of free pages)`);
+  }
+  const liveBytes = sizes.dbBytes - sizes.freeBytes;
+  if (learnersActive > 0 && liveBytes > onlineMaxBytes) {
+    return skipped(
+      'vacuum',
+      `postponed: ${learnersActive} learner${learnersActive === 1 ? ' is' : 's are'} active and rebuilding ${MiB(liveBytes)} would hold their writes too long; ` +
+        `it runs at the next optimize with no learner active (${MiB(sizes.freeBytes)} to return)`,
+    );
+  }
+  return timed('vacuum', () => {
+    db.exec('VACUUM');
+    return `rebuilt: ${MiB(sizes.freeBytes)} of free pages returned`;
+  });
+}
+
+function checkpoint(db: Db): OptimizeStep {
+  let result: { busy: number; log: number; checkpointed: number } | undefined;
+  const step = timed('checkpoint', () => {
+    result = (db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>)[0];
+    if (!result || result.log < 0) return 'not in WAL mode';
+    return result.busy === 1
+      ? `partial: a reader kept ${result.log - result.checkpointed} of ${result.log} frames in the log; it is truncated at a later checkpoint`
+      : 'the log was copied into the database and truncated';
+  });
+  return step;
+}
