@@ -8,6 +8,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { renderDiagnose } from '../ctl/render/diagnose.js';
 import { diagnoseOffline } from '../shared/diagnose/offline.js';
 import { RECENT_ERROR_LINES } from '../shared/diagnose/log-checks.js';
+import { readLogTail } from '../shared/diagnose/log-tail.js';
 import { runChecks, sortFindings } from '../shared/diagnose/run.js';
 import { openLearningDb } from '../shared/learning-db.js';
 import { dataPaths, ensureDataDir, type DataPaths } from '../shared/paths.js';
@@ -266,6 +267,33 @@ describe('ctl diagnose with the daemon down', () => {
     assert.match(text, /The log's last 20 error lines, newest first:/);
     assert.match(text, /mcp-starter-server {2}database is locked \(29\)/);
     assert.doesNotMatch(renderDiagnose(r, { showErrors: false }), /error lines, newest first/);
+  });
+});
+
+describe('the log tail', () => {
+  test('reads lines backwards across chunks and into the rotated file, newest first, up to the window', T, (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'mcp-starterd.log');
+    const now = Date.parse('2026-11-25T12:00:00.000Z');
+    const line = (i: number): string =>
+      JSON.stringify({
+        level: 'error',
+        time: new Date(now - (5000 - i) * 1000).toISOString(),
+        name: 'x',
+        msg: `line ${i} ${'y'.repeat(i % 97)}`,
+      });
+    // Lines 0..1999 went to .1 at a rotation; 2000..4999 are in the current file (well over one 64 KiB chunk).
+    writeFileSync(`${file}.1`, `${Array.from({ length: 2000 }, (_, i) => line(i)).join('\n')}\n`);
+    writeFileSync(file, `${Array.from({ length: 3000 }, (_, i) => line(2000 + i)).join('\n')}\n`);
+    const all = readLogTail(file, { sinceMs: now - 4500 * 1000, maxBytes: 64 * 1024 * 1024, wanted: () => true });
+    assert.deepEqual(all.files, [file, `${file}.1`]);
+    assert.equal(all.entries.length, 4500, 'lines 500..4999: the window starts at line 500');
+    assert.ok(all.entries.every((e, i) => e.message.startsWith(`line ${4999 - i} `)));
+    assert.equal(all.truncated, false);
+    const bounded = readLogTail(file, { sinceMs: 0, maxBytes: 100 * 1024, wanted: (l) => l.includes('line 49') });
+    assert.equal(bounded.truncated, true);
+    assert.equal(bounded.newestTime, new Date(now - 1000).toISOString());
+    assert.ok(bounded.entries.length > 0 && bounded.entries.every((e) => e.message.startsWith('line 49')));
   });
 });
 

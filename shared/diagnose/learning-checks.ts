@@ -353,8 +353,8 @@ function clockCheck(view: LearningDbView, o: LearningOptions): CheckSpec {
           if (typeof v === 'string') stamps.push({ where, at: v });
         }
       }
-      const newestLog = o.log.get().entries.find((e) => !Number.isNaN(e.timeMs));
-      if (newestLog?.time !== undefined) stamps.push({ where: 'the newest log line', at: newestLog.time });
+      const newestLog = o.log.get().newestTime;
+      if (newestLog !== undefined) stamps.push({ where: 'the newest log line', at: newestLog });
       if (stamps.length === 0) return { summary: 'nothing stored to compare with yet', skipped: true };
       const ahead = stamps.filter((s) => Date.parse(s.at) - o.nowMs > CLOCK_SKEW_MS);
       const now = new Date(o.nowMs).toISOString();

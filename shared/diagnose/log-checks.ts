@@ -21,6 +21,10 @@ const REFUSAL_WINDOW_MS = 24 * 60 * MINUTE_MS;
 export const RECENT_ERROR_LINES = 20;
 const MAX_MESSAGE_CHARS = 500;
 
+/** The lines diagnose looks at: errors, the events it counts, and lock errors logged at any level. */
+const WANTED =
+  /"level":"(error|fatal)"|"level":(50|60)[,}]|"event":"(limit_hit|request_refused|child_exit|child_state|daemon_start|daemon_stop|daemon_exit)"|database is locked|SQLITE_BUSY/;
+
 /** The log's tail, read once per diagnosis and shared by the checks that look at it. */
 export class LogView {
   private tail: LogTail | undefined;
@@ -34,7 +38,7 @@ export class LogView {
   }
 
   get(): LogTail {
-    this.tail ??= readLogTail(this.file, { sinceMs: this.nowMs - LOG_WINDOW_MS, maxBytes: LOG_MAX_BYTES });
+    this.tail ??= readLogTail(this.file, { sinceMs: this.nowMs - LOG_WINDOW_MS, maxBytes: LOG_MAX_BYTES, wanted: (l) => WANTED.test(l) });
     return this.tail;
   }
 

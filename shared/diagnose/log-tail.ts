@@ -24,8 +24,10 @@ export interface LogEntry {
 }
 
 export interface LogTail {
-  /** Newest first. */
+  /** The lines the filter kept, newest first. */
   entries: LogEntry[];
+  /** Time of the newest line of all (kept or not). */
+  newestTime: string | undefined;
   /** The files read (none when there is no log yet). */
   files: string[];
   /** Stopped at the byte budget before reaching the window's start. */
@@ -108,9 +110,8 @@ function readBackwards(file: string, budget: { bytes: number }, keep: (line: str
       readSync(fd, buffer, 0, size, position);
       let data = Buffer.concat([buffer.subarray(0, size), rest]);
       let end = data.length;
-      for (let i = data.length - 1; i >= 0; i--) {
-        if (data[i] !== 0x0a) continue;
-        const line = data.subarray(i + 1, end).toString('utf8');
+      for (let i = data.lastIndexOf(0x0a, end - 1); i >= 0; i = end > 0 ? data.lastIndexOf(0x0a, end - 1) : -1) {
+        const line = data.toString('utf8', i + 1, end);
         end = i;
         if (line !== '' && !keep(line)) return false;
       }
@@ -124,23 +125,34 @@ function readBackwards(file: string, budget: { bytes: number }, keep: (line: str
   }
 }
 
+/** A pino line's time, found without parsing the line (it comes first, after level). */
+const TIME = /"time":"([^"]{10,40})"/;
+
 /**
  * The log's lines from the newest back to `sinceMs` (lines are written in time order, so the
- * first older line ends the read), at most `maxBytes` read over both files.
+ * first older line ends the read), at most `maxBytes` read over both files. Only lines that
+ * `wanted` accepts (a test on the raw text) are parsed: a busy server writes mostly lines a
+ * diagnosis does not look at, and parsing them all would hold the daemon's event loop.
  */
-export function readLogTail(file: string, options: { sinceMs: number; maxBytes: number }): LogTail {
+export function readLogTail(file: string, options: { sinceMs: number; maxBytes: number; wanted: (line: string) => boolean }): LogTail {
   const entries: LogEntry[] = [];
   const files: string[] = [];
   const budget = { bytes: options.maxBytes };
+  let newestTime: string | undefined;
   let reachedStart = false;
+  // pino's isoTime is UTC with milliseconds: such times compare as text, no Date.parse per line.
+  const since = new Date(options.sinceMs).toISOString();
   const keep = (line: string): boolean => {
-    const entry = parseLogLine(line);
-    if (!entry) return true;
-    if (entry.timeMs < options.sinceMs) {
+    const time = TIME.exec(line)?.[1];
+    if (time === undefined) return true;
+    newestTime ??= time;
+    if (time < since) {
       reachedStart = true;
       return false;
     }
-    entries.push(entry);
+    if (!options.wanted(line)) return true;
+    const entry = parseLogLine(line);
+    if (entry) entries.push(entry);
     return true;
   };
   for (const f of [file, `${file}.1`]) {
@@ -149,7 +161,7 @@ export function readLogTail(file: string, options: { sinceMs: number; maxBytes: 
     files.push(f);
     if (!done) break;
   }
-  return { entries, files, truncated: !reachedStart && budget.bytes <= 0 };
+  return { entries, newestTime, files, truncated: !reachedStart && budget.bytes <= 0 };
 }
 
 export const isErrorLevel = (level: string): boolean => level === 'error' || level === 'fatal';
