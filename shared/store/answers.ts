@@ -82,19 +82,17 @@ export class AnswersStore {
       GROUP BY tutorial_id, step_key`);
     // A pass of step k is its right answer; the learner reached k at the right answer to k-1 in the
     // same attempt, or at the attempt's start for the first step. A pass whose step before has no
-    // row (answered before answers were recorded) has no known dwell and is left out.
+    // row (answered before answers were recorded) has no known dwell and is left out. Only the
+    // window's passes are read, each looking its step before up through the attempt index.
     this.dwellStmt = db.prepare(`
-      WITH passes AS (
-        SELECT tutorial_id, step_key, step, answered_at, attempt_started_at,
-          LAG(step) OVER attempt AS step_before, LAG(answered_at) OVER attempt AS passed_before
-        FROM user_answers
-        WHERE correct = 1 AND answered_at < @to
-        WINDOW attempt AS (PARTITION BY user_id, tutorial_id, attempt_started_at ORDER BY step, answered_at)
-      ), dwell AS (
-        SELECT tutorial_id, step_key, step,
-          (julianday(answered_at) - julianday(CASE WHEN step = 0 THEN attempt_started_at
-                                                   WHEN step_before = step - 1 THEN passed_before END)) * 86400.0 AS seconds
-        FROM passes WHERE answered_at >= @from
+      WITH dwell AS (
+        SELECT r.tutorial_id, r.step_key, r.step,
+          (julianday(r.answered_at) - julianday(CASE WHEN r.step = 0 THEN r.attempt_started_at ELSE (
+            SELECT MIN(b.answered_at) FROM user_answers b
+            WHERE b.user_id = r.user_id AND b.tutorial_id = r.tutorial_id AND b.attempt_started_at = r.attempt_started_at
+              AND b.correct = 1 AND b.step = r.step - 1) END)) * 86400.0 AS seconds
+        FROM user_answers r
+        WHERE r.correct = 1 AND r.answered_at >= @from AND r.answered_at < @to
       )
       SELECT tutorial_id, step_key, MAX(step) AS step, COUNT(*) AS passes,
         AVG(MAX(seconds, 0)) AS average_seconds, MAX(MAX(seconds, 0)) AS longest_seconds
