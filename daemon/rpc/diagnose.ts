@@ -26,10 +26,10 @@ export interface DiagnoseDeps {
 
 /**
  * `diagnose` with the daemon up: the checks of the files (shared with ctl's offline diagnosis)
- * after the live ones. Its SQLite work is bounded (quick_check only up to a size; a 250 ms lock
+ * after the live ones (exported for `recover`, which starts from a diagnosis). Its SQLite work is bounded (quick_check only up to a size; a 250 ms lock
  * wait), because it runs on the daemon's event loop.
  */
-async function diagnose(deps: DiagnoseDeps): Promise<DiagnoseResult> {
+export async function diagnose(deps: DiagnoseDeps): Promise<DiagnoseResult> {
   const startedMs = performance.now();
   const nowMs = Date.now();
   const config = deps.config();

@@ -222,8 +222,11 @@ function sizeCheck(view: LearningDbView): CheckSpec {
   };
 }
 
-/** Rows that contradict themselves, by kind: how many, a few examples, what it means. */
-const PROGRESS_RULES = [
+/**
+ * Rows that contradict themselves, by kind (the finding's id): the rows are `FROM user_progress p
+ * <join> WHERE <where>`. Exported for `recover --recompute-progress`, which repairs these rows.
+ */
+export const PROGRESS_RULES = [
   {
     id: 'progress_completed_without_time',
     title: 'completed without completed_at',
