@@ -10,7 +10,7 @@ import { seedTutorials } from '../mcp-server/store/tutorials.js';
 import { AppError } from '../shared/errors.js';
 import { LEARNING_MIGRATIONS, openLearningDb } from '../shared/learning-db.js';
 import { createLogger } from '../shared/logger.js';
-import { expireSessions, updateTutorialStats, writeLearningReport } from '../shared/maintenance/learning.js';
+import { expireSessions, onLearningDb, updateTutorialStats, writeLearningReport } from '../shared/maintenance/learning.js';
 import { recomputeProgress } from '../shared/maintenance/progress.js';
 import { LearningReport } from '../shared/schemas/reports.js';
 import { migrate, openDatabase, openReadOnly, schemaVersionOf, type Db } from '../shared/sqlite.js';
@@ -319,7 +319,15 @@ describe('daily maintenance steps', () => {
     // The steps after a failure work on the same database.
     assert.equal(expireSessions(db, { ttlMs: 24 * 3_600_000, now: NOW }).summary, 'Cleaned 1 expired session (idle over 24 h)');
     assert.equal(sessions(), 0);
-    assert.equal(updateTutorialStats(db).tutorials.find((x) => x.id === 'gamma')?.completion_rate, 100);
+    assert.equal(
+      onLearningDb(file, (own) => updateTutorialStats(own).tutorials.find((x) => x.id === 'gamma')?.completion_rate),
+      100,
+      'a step on its own connection, as a job opens one',
+    );
+    assert.throws(
+      () => onLearningDb(join(dir, 'missing', 'x.db'), updateTutorialStats),
+      (err: AppError) => err.code === 'E_DB',
+    );
     const reportsDir = join(dir, 'reports');
     const written = writeLearningReport(db, reportsDir, '2026-11-25', { now: NOW });
     assert.equal(LearningReport.parse(JSON.parse(readFileSync(written.file, 'utf8'))).completed_tutorials, 1);

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { AppError } from '../errors.js';
-import { recomputeTutorialStats, tutorialStats, type TutorialStats } from '../learning-db.js';
+import { openLearningDb, recomputeTutorialStats, tutorialStats, type TutorialStats } from '../learning-db.js';
 import { writeLearningReportFile } from '../reports/learning-file.js';
 import { computeLearningReport } from '../reports/learning.js';
 import type { LearningReport } from '../schemas/reports.js';
@@ -16,6 +16,16 @@ import { plural, round } from './format.js';
  * changes nothing and leaves the database to the next step; it throws an AppError saying what it
  * could not do and why, which the job records for that step before going on.
  */
+
+/** Opens the learning database (migrated), runs `work` on it and closes it: how a job step or a worker thread gets its `db`. */
+export function onLearningDb<T>(file: string, work: (db: Db) => T): T {
+  const db = step(`Cannot open the learning database ${file}`, 'E_DB', () => openLearningDb(file));
+  try {
+    return work(db);
+  } finally {
+    db.close();
+  }
+}
 
 /** Runs a step's work, turning what it throws into an AppError that says which work failed. */
 function step<T>(what: string, code: 'E_DB' | 'E_DATA_DIR', work: () => T): T {
