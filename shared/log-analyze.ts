@@ -16,6 +16,8 @@ export const MAX_ERROR_GROUPS = 1000;
 /** Distinct tools tracked; past it, calls go to `(other)` (the server has seven tools). */
 export const MAX_TOOLS = 64;
 const TOP_ERRORS = 5;
+/** Raw error messages (short ones) remembered with their group; cleared when full, so bounded. */
+const NORMALISED_CACHE = 4096;
 const MAX_MESSAGE_CHARS = 300;
 const OTHER_TOOL = '(other)';
 
@@ -113,16 +115,25 @@ function timeMs(value: unknown): number | undefined {
 }
 
 const TIME_KEY = '"time":"';
+/** Where 2026-11-25T14:03:00.000Z" has its fixed characters (the closing quote included). */
+const ISO_SHAPE: ReadonlyArray<readonly [number, number]> = [
+  [ISO_LENGTH, 0x22],
+  [23, 0x5a],
+  [4, 0x2d],
+  [7, 0x2d],
+  [10, 0x54],
+  [13, 0x3a],
+  [16, 0x3a],
+  [19, 0x2e],
+];
 
 /** The line's `time` when pino wrote it (`"time":"…Z"`), read without parsing the line. */
 function quickIsoTime(text: string): string | undefined {
   const i = text.indexOf(TIME_KEY);
   if (i < 0 || i > 200) return undefined;
   const start = i + TIME_KEY.length;
-  const at = (k: number): number => text.charCodeAt(start + k);
   // "…Z" with the dashes, T, colons and dot where toISOString puts them: then comparing as text is comparing times.
-  if (at(ISO_LENGTH) !== 0x22 || at(23) !== 0x5a || at(4) !== 0x2d || at(7) !== 0x2d || at(10) !== 0x54) return undefined;
-  if (at(13) !== 0x3a || at(16) !== 0x3a || at(19) !== 0x2e) return undefined;
+  for (const [offset, code] of ISO_SHAPE) if (text.charCodeAt(start + offset) !== code) return undefined;
   return text.slice(start, start + ISO_LENGTH);
 }
 
@@ -152,6 +163,7 @@ export class LogAnalysis {
   ungroupedErrors = 0;
   private readonly groups = new Map<string, ErrorGroup>();
   private readonly tools = new Map<string, ToolStats>();
+  private readonly normalised = new Map<string, string>();
   private readonly fromIso: string;
 
   constructor(private readonly fromMs: number) {
@@ -214,7 +226,13 @@ export class LogAnalysis {
   }
 
   private group(message: string): void {
-    const key = normaliseMessage(message);
+    // The same message text comes again and again (a failing dependency): normalise it once.
+    let key = this.normalised.get(message);
+    if (key === undefined) {
+      key = normaliseMessage(message);
+      if (this.normalised.size >= NORMALISED_CACHE) this.normalised.clear();
+      if (message.length <= 4 * MAX_MESSAGE_CHARS) this.normalised.set(message, key);
+    }
     const group = this.groups.get(key);
     if (group) group.count++;
     else if (this.groups.size < MAX_ERROR_GROUPS) this.groups.set(key, { count: 1, example: cut(message) });
