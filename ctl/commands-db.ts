@@ -74,10 +74,10 @@ export const DB_COMMANDS: readonly Command[] = [
   command({
     name: 'db optimize',
     usage: 'db optimize [--json]',
-    summary: 'REINDEX, VACUUM (when worth it), ANALYZE and checkpoint; prune ops.db by retention',
+    summary: 'REINDEX, VACUUM (when worth it), ANALYZE, checkpoint; prune ops.db by retention',
     details:
-      'What the optimize-db job does. VACUUM runs when free pages are at least 10 % of the file and 1 MiB; a database\n' +
-      'over 64 MiB is vacuumed only while no learner is active (it holds their writes for the whole rebuild).\n' +
+      'What the optimize-db job does. VACUUM runs when free pages are at least 10 % of the file and 1 MiB. A database\n' +
+      'over 64 MiB is rebuilt (VACUUM, REINDEX) only while no learner is active: a rebuild holds their writes.\n' +
       'Prints sizes before and after, each step\u2019s time and write-lock time, and how long a probe write waited.',
     params: NONE,
     run: daemon('db.optimize', OPTIMIZE_MS),
