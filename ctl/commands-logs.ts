@@ -15,7 +15,7 @@ const logArgv = (): Promise<typeof import('./params-logs.js')> => import('./para
 /** With the daemon down: the same answer, from the files. */
 async function tailOffline(params: RpcParams<'logs.tail'>, ctx: Context): Promise<LogsTailResult> {
   const [{ recentLines }, { LOG_LEVELS }, { DEFAULT_TAIL_LINES }] = await Promise.all([
-    import('../shared/log-files.js'),
+    import('../shared/log-recent.js'),
     import('../shared/log-line.js'),
     logArgv(),
   ]);

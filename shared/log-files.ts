@@ -2,24 +2,16 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { entryKey, headBytesFor, isAtLeast, MAX_SHOWN_LINE_CHARS, parseLogLine, quickLevel, type LogEntry } from './log-line.js';
 
 /**
- * The daemon's log files as readers see them: which exist (newest first), the last lines of them
- * read backwards in chunks, and every line of one read forwards (gzip included), never holding a
- * whole file or a whole over-long line. `logs.tail`, `logs.analyze`, ctl's offline `logs` and
- * `diagnose` use it. The files are written and rotated by daemon/logs/writer.ts and rotate.ts:
+ * The daemon's log files as readers see them: which exist (newest first), the lines of one read
+ * backwards in chunks, and every line of one read forwards (gzip included), never holding a whole
+ * file or a whole over-long line. log-recent.ts (`logs.tail`) and log-analyze.ts build on it. The files are written and rotated by daemon/logs/writer.ts and rotate.ts:
  * `mcp-starterd.log` (current), `.1` (plain), `.2.gz` … `.<keep>.gz`.
  */
 
 /** daemon/logs/writer.ts's DAEMON_LOG (test/log-tail.test.ts keeps them equal; shared/ does not import the daemon). */
 export const LOG_FILE = 'mcp-starterd.log';
-
-/**
- * The most a `logs.tail` answer's lines may take as JSON: the control socket's line limit
- * (CONTROL_MAX_LINE_BYTES, 1 MiB) less room for the envelope and the other keys.
- */
-export const TAIL_MAX_BYTES = 960 * 1024;
 
 export interface LogFile {
   path: string;
@@ -256,160 +248,4 @@ export async function readLinesForward(file: OpenLogFile, splitter: HeadSplitter
     last = text;
   }
   splitter.end(options.isLive === true && !file.isCompressed && !last.endsWith('\n'));
-}
-
-export interface RecentOptions {
-  /** Lines wanted, at most. */
-  count: number;
-  /** pino level: only lines at or above it (lines without a level always pass). */
-  minLevel?: number | undefined;
-  /** The lines' JSON may take at most this (TAIL_MAX_BYTES: a `logs.tail` answer must fit one control-socket line). */
-  maxBytes?: number;
-  /** Longer lines are cut to this, saying so (`truncated`). */
-  maxLineChars?: number;
-  /** The current file is being written (the daemon reads it): a last line without its newline is left out. */
-  isLive?: boolean;
-}
-
-export interface RecentLines {
-  /** Oldest first. */
-  lines: LogEntry[];
-  /** Lines cut to `maxLineChars`. */
-  cutLines: number;
-  /** Fewer lines than `count`, because more would not fit `maxBytes`. */
-  sizeLimited: boolean;
-}
-
-/** The newest lines of one file that pass the level, at most `room.count` and `room.bytes` of them, oldest first. */
-interface Room {
-  count: number;
-  bytes: number;
-}
-
-interface Kept {
-  entry: LogEntry;
-  bytes: number;
-}
-
-/** Newest-first lines of a plain file, into `out` (newest first) until `room` is used up; whether the size limit stopped it. */
-async function recentFromPlain(
-  file: OpenLogFile,
-  options: Required<Omit<RecentOptions, 'minLevel'>> & RecentOptions,
-  room: Room,
-  out: Kept[],
-): Promise<boolean> {
-  const keepBytes = headBytesFor(options.maxLineChars);
-  for await (const { head, bytes } of linesBackward(file, { keepBytes, isLive: options.isLive && file.slot === 0 })) {
-    const text = head.toString('utf8');
-    const quick = quickLevel(text);
-    if (options.minLevel !== undefined && quick !== undefined && quick < options.minLevel) continue;
-    if (text.trim() === '') continue;
-    const entry = parseLogLine(text, bytes, options.maxLineChars);
-    if (!isAtLeast(entry, options.minLevel)) continue;
-    const size = Buffer.byteLength(entryKey(entry)) + 1;
-    if (size > room.bytes) return true;
-    out.push({ entry, bytes: size });
-    room.bytes -= size;
-    if (--room.count === 0) return false;
-  }
-  return false;
-}
-
-/** A fixed-capacity queue of the newest lines seen (a `.gz` can only be read forwards). */
-class Newest {
-  private items: Kept[] = [];
-  private head = 0;
-  bytes = 0;
-  /** Whether a line was let go to keep within the byte budget (not the count). */
-  isBudgetCut = false;
-
-  constructor(private readonly room: Room) {}
-
-  push(item: Kept): void {
-    if (item.bytes > this.room.bytes) {
-      this.clear();
-      this.isBudgetCut = true;
-      return;
-    }
-    this.items.push(item);
-    this.bytes += item.bytes;
-    while (this.size > this.room.count) this.drop();
-    while (this.bytes > this.room.bytes) {
-      this.drop();
-      this.isBudgetCut = true;
-    }
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  private drop(): void {
-    const first = this.items[this.head];
-    if (!first) return;
-    this.items[this.head] = undefined as unknown as Kept;
-    this.head++;
-    this.bytes -= first.bytes;
-  }
-
-  private clear(): void {
-    this.items = [];
-    this.head = 0;
-    this.bytes = 0;
-  }
-
-  /** Newest first. */
-  newestFirst(): Kept[] {
-    return this.items.slice(this.head).reverse();
-  }
-}
-
-async function recentFromGzip(
-  file: OpenLogFile,
-  options: Required<Omit<RecentOptions, 'minLevel'>> & RecentOptions,
-  room: Room,
-  out: Kept[],
-): Promise<boolean> {
-  const newest = new Newest(room);
-  const splitter = new HeadSplitter(options.maxLineChars + 1, (text, cutBytes) => {
-    const quick = quickLevel(text);
-    if (options.minLevel !== undefined && quick !== undefined && quick < options.minLevel) return;
-    if (text.trim() === '') return;
-    const entry = parseLogLine(text, cutBytes, options.maxLineChars);
-    if (!isAtLeast(entry, options.minLevel)) return;
-    newest.push({ entry, bytes: Buffer.byteLength(entryKey(entry)) + 1 });
-  });
-  await readLinesForward(file, splitter);
-  const kept = newest.newestFirst();
-  out.push(...kept);
-  room.count -= kept.length;
-  room.bytes -= newest.bytes;
-  return newest.isBudgetCut;
-}
-
-/**
- * The last `count` lines of the logs at or above `minLevel`, oldest first, across the current
- * file and as many rotated ones as it takes (`.gz` too). Lines over `maxLineChars` are cut and
- * say so; text that is not JSON is `{raw}`; the answer's JSON stays within `maxBytes`.
- */
-export async function recentLines(logsDir: string, options: RecentOptions): Promise<RecentLines> {
-  const settings = { maxBytes: TAIL_MAX_BYTES, maxLineChars: MAX_SHOWN_LINE_CHARS, isLive: false, ...options };
-  const room: Room = { count: options.count, bytes: settings.maxBytes };
-  const out: Kept[] = [];
-  let sizeLimited = false;
-  const files = await openLogFiles(logsDir);
-  try {
-    for (const file of files) {
-      if (room.count <= 0 || sizeLimited) break;
-      sizeLimited = file.isCompressed ? await recentFromGzip(file, settings, room, out) : await recentFromPlain(file, settings, room, out);
-    }
-  } finally {
-    await closeLogFiles(files);
-  }
-  const lines = out.map((k) => k.entry).reverse();
-  return { lines, cutLines: lines.filter((e) => e['truncated'] !== undefined).length, sizeLimited: sizeLimited && room.count > 0 };
 }

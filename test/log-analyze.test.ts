@@ -6,15 +6,8 @@ import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import {
-  analyzeLogs,
-  LatencyHistogram,
-  LogAnalysis,
-  MAX_ANALYZED_LINE_CHARS,
-  MAX_ERROR_GROUPS,
-  MAX_TOOLS,
-  normaliseMessage,
-} from '../shared/log-analyze.js';
+import { LatencyHistogram } from '../shared/latency-histogram.js';
+import { analyzeLogs, LogAnalysis, MAX_ANALYZED_LINE_CHARS, MAX_ERROR_GROUPS, MAX_TOOLS, normaliseMessage } from '../shared/log-analyze.js';
 import { LOG_FILE } from '../shared/log-files.js';
 import { LogsAnalyzeResult } from '../shared/schemas/rpc.js';
 import { ctl } from './ctl-helpers.js';

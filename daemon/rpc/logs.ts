@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { analyzeLogs } from '../../shared/log-analyze.js';
-import { recentLines } from '../../shared/log-files.js';
+import { recentLines } from '../../shared/log-recent.js';
 import { LOG_LEVELS } from '../../shared/log-line.js';
 import type { ControlServer } from '../control-server.js';
 import type { LogWriter } from '../logs/writer.js';
