@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { backupDatabase } from '../shared/backup.js';
+import { checkedBackup } from '../shared/backup.js';
 import { writeActiveLearnersFile } from '../shared/emergency.js';
-import { AppError, toAppError } from '../shared/errors.js';
+import { AppError } from '../shared/errors.js';
 import { addLearner, listLearners, revokeLearner } from '../shared/learners.js';
 import { openLearningDb } from '../shared/learning-db.js';
 import { ensureDataDir, type DataPaths } from '../shared/paths.js';
@@ -185,16 +185,6 @@ export async function emergencyStopOffline(
       offline: true,
     };
   }
-  try {
-    mkdirSync(paths.backupsDir, { recursive: true, mode: 0o700 });
-    const backup = await backupDatabase(paths.learningDb, paths.backupsDir, 'emergency');
-    const backupError =
-      backup.integrity === 'ok'
-        ? null
-        : `The backup ${backup.file} failed its integrity check (${backup.integrity}): the database itself is probably damaged.`;
-    return { killedPid, activeFile, backup, backupError, offline: true };
-  } catch (err) {
-    const e = toAppError(err);
-    return { killedPid, activeFile, backup: null, backupError: e.hint === undefined ? e.message : `${e.message} ${e.hint}`, offline: true };
-  }
+  const { backup, backupError } = await checkedBackup(paths.learningDb, paths.backupsDir, 'emergency');
+  return { killedPid, activeFile, backup, backupError, offline: true };
 }

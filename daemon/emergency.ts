@@ -1,4 +1,5 @@
 import { checkedBackup } from '../shared/backup.js';
+import { runDbTask } from './maintenance/run-task.js';
 import { writeActiveLearnersFile } from '../shared/emergency.js';
 import type { Logger } from '../shared/logger.js';
 import type { DataPaths } from '../shared/paths.js';
@@ -18,7 +19,11 @@ export async function emergencyStop(supervisor: Supervisor, paths: DataPaths, lo
     activeLearnersReported: stats?.activeLearners ?? null,
   });
   const killedPid = await supervisor.kill();
-  const { backup, backupError } = await checkedBackup(paths.learningDb, paths.backupsDir, 'emergency');
+  // In a worker thread, so the port keeps answering with the emergency 503 meanwhile; inline if no worker can start.
+  const { learningDb, backupsDir } = paths;
+  const { backup, backupError } = await runDbTask({ kind: 'checked-backup', learningDb, backupsDir, label: 'emergency' }).catch(() =>
+    checkedBackup(learningDb, backupsDir, 'emergency'),
+  );
   log.error(
     { event: 'alert', kind: 'emergency_stop', reason, killedPid, activeFile, backup, backupError },
     backupError === null ? 'emergency stop' : 'emergency stop; the backup FAILED',

@@ -11,6 +11,8 @@ import type {
 import { bytes, duration, localTime, paint, plural, relative, rows, table } from './format.js';
 
 const name = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+/** 12 ms, 0.8 s … : lock times are often well under a second. */
+const ms = (n: number): string => (n < 1000 ? `${Math.round(n)} ms` : duration(n));
 const folder = (path: string): string => path.slice(0, path.lastIndexOf('/'));
 
 function integrity(text: string): string {
@@ -116,8 +118,8 @@ function sizes(s: DbSizes): string {
 function report(title: string, r: DbOptimizeReport): string[] {
   const lines = [paint('bold', `${title} (${r.file})`), `  before  ${sizes(r.before)}`, `  after   ${sizes(r.after)}`];
   for (const s of r.steps) {
-    const timing = s.ran ? `${duration(s.ms)}${s.lockMs > 0 ? `, writers held ${duration(s.lockMs)}` : ''}` : 'skipped';
-    lines.push(`  ${s.ran ? '\u2713' : '-'} ${s.name.padEnd(15)} ${timing.padEnd(28)} ${s.detail}`);
+    const timing = s.ran ? `${ms(s.ms)}, lock ${ms(s.lockMs)}` : 'skipped';
+    lines.push(`  ${s.ran ? '\u2713' : '-'} ${s.name.padEnd(15)} ${timing.padEnd(20)} ${s.detail}`);
   }
   return lines;
 }
@@ -128,13 +130,13 @@ export function renderDbOptimize(r: DbOptimizeResult): string {
   const probe =
     r.writers.probeLongestWaitMs === null
       ? 'no probe write was made'
-      : `a probe write every 100 ms (${r.writers.probeWrites}) waited at most ${duration(r.writers.probeLongestWaitMs)}`;
+      : `a probe write every 100 ms (${r.writers.probeWrites} of them) took at most ${ms(r.writers.probeLongestWaitMs)}`;
   return [
     paint('green', `\u2713 optimised in ${duration(r.ms)}`),
     ...report('learning database', r.learning),
     ...report('ops.db', r.ops),
     `  pruned  ${pruned.length === 0 ? 'nothing past the retention' : pruned.map(([t, n]) => `${t} ${n}`).join(', ')}`,
     paint('bold', 'writers'),
-    `  the longest lock a step held was ${duration(r.writers.longestLockMs)}; ${probe}`,
+    `  the longest write lock a step held was ${ms(r.writers.longestLockMs)}; ${probe}`,
   ].join('\n');
 }

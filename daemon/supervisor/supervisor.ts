@@ -147,7 +147,8 @@ export class Supervisor extends ChildMachine {
    * again on the database it had. An emergency stop during the restore pre-empts the start.
    */
   restore<T>(swap: () => T): Promise<{ swapped: T; stop: StopResult; child: ChildStatus; downMs: number; preempted: boolean }> {
-    if (this.autoRestart) return Promise.reject(busyError('restore a backup', this.autoRestart));
+    // A backoff wait is ended by the restore's stop, as by `stop` (a crash loop over a damaged database is what a restore is for).
+    if (this.autoRestart && this.state !== 'backoff') return Promise.reject(busyError('restore a backup', this.autoRestart));
     return this.ops.run('restore', 'restore a backup', async (signal) => {
       const t0 = performance.now();
       const stop = await this.drainAndStop({}, 'restore');
