@@ -2,12 +2,14 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { AppError } from './errors.js';
 
 /**
  * The daemon's log files as readers see them: which exist (newest first), the lines of one read
  * backwards in chunks, and every line of one read forwards (gzip included), never holding a whole
- * file or a whole over-long line. log-recent.ts (`logs.tail`) and log-analyze.ts build on it. The files are written and rotated by daemon/logs/writer.ts and rotate.ts:
- * `mcp-starterd.log` (current), `.1` (plain), `.2.gz` … `.<keep>.gz`.
+ * file or a whole over-long line. log-recent.ts (`logs.tail`) and log-analyze.ts build on it.
+ * The files are written and rotated by daemon/logs/writer.ts and rotate.ts: `mcp-starterd.log`
+ * (current), `.1` (plain), `.2.gz` … `.<keep>.gz`.
  */
 
 /** daemon/logs/writer.ts's DAEMON_LOG (test/log-tail.test.ts keeps them equal; shared/ does not import the daemon). */
@@ -25,6 +27,16 @@ export interface LogFile {
 
 const ROTATED = /^mcp-starterd\.log\.(\d+)(\.gz)?$/;
 
+/** A logs folder or file this process may not read (ctl run as another user than the daemon's). */
+function unreadable(path: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EACCES' && code !== 'EPERM') return err;
+  return new AppError('E_DATA_DIR', `Cannot read the log files: permission denied on ${path}.`, {
+    hint: 'The logs are private to the user that runs mcp-starterd: run mcp-starterctl as that user (e.g. `sudo -u mcp-starter mcp-starterctl logs`).',
+    cause: err,
+  });
+}
+
 /** The log files of a logs folder, newest first; none when the folder does not exist (yet). */
 export async function listLogFiles(logsDir: string): Promise<LogFile[]> {
   let names: string[];
@@ -32,7 +44,7 @@ export async function listLogFiles(logsDir: string): Promise<LogFile[]> {
     names = await readdir(logsDir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    throw unreadable(logsDir, err);
   }
   const bySlot = new Map<number, { name: string; isCompressed: boolean }>();
   for (const name of names) {
@@ -64,7 +76,9 @@ async function openListed(files: readonly LogFile[]): Promise<Array<OpenLogFile 
   const opened: Array<OpenLogFile & { ino: number }> = [];
   try {
     for (const f of files) {
-      const handle = await open(f.path, 'r');
+      const handle = await open(f.path, 'r').catch((err: unknown) => {
+        throw unreadable(f.path, err);
+      });
       const st = await handle.stat().catch(async (err: unknown) => {
         await handle.close();
         throw err;

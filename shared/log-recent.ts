@@ -59,22 +59,29 @@ function keep(text: string, cutBytes: number | undefined, settings: Settings): K
   return { entry, bytes: Buffer.byteLength(entryKey(entry)) + 1 };
 }
 
-/** Lines of a plain file, last first, into `out` until `room` is used up; whether the byte limit stopped it. */
-async function fromPlain(file: OpenLogFile, settings: Settings, room: Room, out: Kept[]): Promise<boolean> {
+/** How reading one file ended: `full` when no more lines fit the bytes; `broken` when it could not be read (older files are not tried). */
+type Outcome = 'more' | 'full' | 'broken';
+
+/** Lines of a plain file, last first, into `out` until `room` is used up. */
+async function fromPlain(file: OpenLogFile, settings: Settings, room: Room, out: Kept[]): Promise<Outcome> {
   const lines = linesBackward(file, { keepBytes: headBytesFor(settings.maxLineChars), isLive: settings.isLive && file.slot === 0 });
   for await (const { head, bytes } of lines) {
     const kept = keep(head.toString('utf8'), bytes, settings);
     if (!kept) continue;
-    if (kept.bytes > room.bytes) return true;
+    if (kept.bytes > room.bytes) return 'full';
     out.push(kept);
     room.bytes -= kept.bytes;
-    if (--room.count === 0) return false;
+    if (--room.count === 0) return 'more';
   }
-  return false;
+  return 'more';
 }
 
-/** The same for a `.gz`, which can only be read forwards: the newest lines that fit stay in a queue. */
-async function fromGzip(file: OpenLogFile, settings: Settings, room: Room, out: Kept[]): Promise<boolean> {
+/**
+ * The same for a `.gz`, which can only be read forwards: the newest lines that fit stay in a
+ * queue. A corrupt or cut `.gz` ends the tail there: its newest lines are the ones it cannot
+ * reach, and lines from before them would leave a hole in what is shown.
+ */
+async function fromGzip(file: OpenLogFile, settings: Settings, room: Room, out: Kept[]): Promise<Outcome> {
   const queue: Kept[] = [];
   let bytes = 0;
   let isBudgetCut = false;
@@ -88,11 +95,15 @@ async function fromGzip(file: OpenLogFile, settings: Settings, room: Room, out: 
       bytes -= queue.shift()?.bytes ?? 0;
     }
   });
-  await readLinesForward(file, splitter);
+  try {
+    await readLinesForward(file, splitter);
+  } catch {
+    return 'broken'; // see above: the lines shown stop at the newer files
+  }
   out.push(...queue.reverse());
   room.count -= queue.length;
   room.bytes -= bytes;
-  return isBudgetCut;
+  return isBudgetCut ? 'full' : 'more';
 }
 
 /**
@@ -104,16 +115,16 @@ export async function recentLines(logsDir: string, options: RecentOptions): Prom
   const settings: Settings = { maxBytes: TAIL_MAX_BYTES, maxLineChars: MAX_SHOWN_LINE_CHARS, isLive: false, ...options };
   const room: Room = { count: options.count, bytes: settings.maxBytes };
   const out: Kept[] = [];
-  let sizeLimited = false;
+  let outcome: Outcome = 'more';
   const files = await openLogFiles(logsDir);
   try {
     for (const file of files) {
-      if (room.count <= 0 || sizeLimited) break;
-      sizeLimited = file.isCompressed ? await fromGzip(file, settings, room, out) : await fromPlain(file, settings, room, out);
+      if (room.count <= 0 || outcome !== 'more') break;
+      outcome = file.isCompressed ? await fromGzip(file, settings, room, out) : await fromPlain(file, settings, room, out);
     }
   } finally {
     await closeLogFiles(files);
   }
   const lines = out.map((k) => k.entry).reverse();
-  return { lines, cutLines: lines.filter((e) => e['truncated'] !== undefined).length, sizeLimited: sizeLimited && room.count > 0 };
+  return { lines, cutLines: lines.filter((e) => e['truncated'] !== undefined).length, sizeLimited: outcome === 'full' && room.count > 0 };
 }

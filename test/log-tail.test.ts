@@ -123,6 +123,15 @@ describe('the last lines of the log files', () => {
     assert.deepEqual(seqs(z.lines), seqs(r.lines));
   });
 
+  test('a cut .gz ends the tail there, without failing it: the newer files\u2019 lines are shown', T, async (t) => {
+    const { dir } = logsDir(t, { one: [line(20), line(21)], current: [line(22)] });
+    const gz = gzipSync(Array.from({ length: 2000 }, (_, i) => `${line(i)}\n`).join(''));
+    writeFileSync(join(dir, `${LOG_FILE}.2.gz`), gz.subarray(0, gz.length - 50));
+    const r = await recentLines(dir, { count: 100 });
+    assert.deepEqual(seqs(r.lines), [20, 21, 22]);
+    assert.equal(r.sizeLimited, false);
+  });
+
   test('the daemon leaves out a last line still being written; offline it is shown', T, async (t) => {
     const { dir } = logsDir(t, {});
     writeFileSync(join(dir, LOG_FILE), `${line(1)}\n${line(2)}\n{"level":"info","ti`);
