@@ -13,7 +13,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import Database from 'better-sqlite3';
 import { backupInfoOf, fsyncDir, integrityOf, stamp } from './backup.js';
 import { LEARNING_SCHEMA_VERSION, missingLearningTables } from './db-maintenance.js';
@@ -129,12 +129,29 @@ function stageError(file: string, dataDir: string, err: unknown): AppError {
   });
 }
 
+/** A staged copy older than this was left by a restore that died half-way (a live one takes minutes at most). */
+const STALE_STAGED_MS = 60 * 60_000;
+
+function removeStaleCopies(learningDb: string): void {
+  const dir = dirname(learningDb);
+  const prefix = `${basename(learningDb)}.restoring-`;
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    try {
+      if (Date.now() - statSync(join(dir, name)).mtimeMs > STALE_STAGED_MS) rmSync(join(dir, name), { force: true });
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 /**
  * Copies the checked backup next to the learning database (`<db>.restoring-<time>`) with the
  * backup API, which also reads a -wal beside the backup (a kept `.replaced-` file has one), makes
  * it one self-contained durable file, and returns its path. The live database is not touched.
  */
 export async function stageBackup(file: string, learningDb: string): Promise<string> {
+  removeStaleCopies(learningDb);
   const staged = `${learningDb}.restoring-${stamp(new Date())}`;
   try {
     writeFileSync(staged, '', { mode: 0o600, flag: 'wx' });
