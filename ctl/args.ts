@@ -27,6 +27,10 @@ const FLAGS = {
   lines: { type: 'string', short: 'n' },
   level: { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
+  date: { type: 'string' },
+  errors: { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  'recompute-progress': { type: 'boolean' },
 } as const;
 
 /**

@@ -21,6 +21,8 @@ import { reloadBudgetMs, restartBudgetMs, startBudgetMs, STATUS_MS, stopBudgetMs
 import { LOG_COMMANDS } from './commands-logs.js';
 import { DB_COMMANDS } from './commands-db.js';
 import { DIAGNOSE_COMMANDS } from './commands-diagnose.js';
+import { REPORT_COMMANDS } from './commands-report.js';
+import { UPKEEP_COMMANDS } from './commands-upkeep.js';
 
 export type { Command, Context, Outcome } from './command-kit.js';
 
@@ -203,6 +205,8 @@ export const COMMANDS: readonly Command[] = [
   }),
   ...DB_COMMANDS,
   ...DIAGNOSE_COMMANDS,
+  ...REPORT_COMMANDS,
+  ...UPKEEP_COMMANDS,
   command({
     name: 'config validate',
     usage: 'config validate [FILE] [--json]',

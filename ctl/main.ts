@@ -45,6 +45,8 @@ function helpText(words: readonly string[]): string {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  // What ctl creates offline (a learning database, a backup, an active-learners file) is private, as the daemon's files are.
+  process.umask(0o077);
   let json = argv.includes('--json');
   try {
     const parsed = parseArgv(argv);

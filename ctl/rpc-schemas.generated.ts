@@ -1188,6 +1188,336 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
       'file',
     ],
   },
+  'report.weekly': {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: {
+      report: {
+        type: 'object',
+        properties: {
+          date: { type: 'string' },
+          from: { type: 'string' },
+          to: { type: 'string' },
+          timezone: { type: 'string' },
+          generatedAt: { type: 'string' },
+          days: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                date: { type: 'string' },
+                availability: { anyOf: [{ type: 'number', minimum: 0, maximum: 1 }, { type: 'null' }] },
+                p95Ms: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+                cpuPercent: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+                memoryPercent: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+                completions: { anyOf: [{ type: 'integer', minimum: 0, maximum: 9007199254740991 }, { type: 'null' }] },
+              },
+              required: ['date', 'availability', 'p95Ms', 'cpuPercent', 'memoryPercent', 'completions'],
+            },
+          },
+          server: {
+            type: 'object',
+            properties: {
+              availability: { anyOf: [{ type: 'number', minimum: 0, maximum: 1 }, { type: 'null' }] },
+              availabilityGoal: { type: 'number', minimum: 0, maximum: 1 },
+              downMs: { type: 'number', minimum: 0 },
+              plannedMs: { type: 'number', minimum: 0 },
+              cpuPercent: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+              memoryPercent: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+              p50Ms: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+              p95Ms: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+              responseGoalMs: { type: 'number', minimum: 0 },
+              slowDays: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              samples: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              daemonDownCount: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              restarts: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    cause: { type: 'string' },
+                    count: { type: 'integer', minimum: 1, maximum: 9007199254740991 },
+                    planned: { type: 'boolean' },
+                  },
+                  required: ['cause', 'count', 'planned'],
+                },
+              },
+            },
+            required: [
+              'availability',
+              'availabilityGoal',
+              'downMs',
+              'plannedMs',
+              'cpuPercent',
+              'memoryPercent',
+              'p50Ms',
+              'p95Ms',
+              'responseGoalMs',
+              'slowDays',
+              'samples',
+              'daemonDownCount',
+              'restarts',
+            ],
+          },
+          learning: {
+            anyOf: [
+              {
+                type: 'object',
+                properties: {
+                  totalLearners: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                  newLearners: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                  completions: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                  activeLearners: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                  tutorials: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        id: { type: 'string' },
+                        title: { type: 'string' },
+                        starts: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                        completions: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                        completionRate: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+                        averageTimeSeconds: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+                      },
+                      required: ['id', 'title', 'starts', 'completions', 'completionRate', 'averageTimeSeconds'],
+                    },
+                  },
+                  stuck: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        tutorial: { type: 'string' },
+                        step: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
+                        wrongAnswers: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                        dwellSeconds: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+                      },
+                      required: ['tutorial', 'step', 'wrongAnswers', 'dwellSeconds'],
+                    },
+                  },
+                },
+                required: ['totalLearners', 'newLearners', 'completions', 'activeLearners', 'tutorials', 'stuck'],
+              },
+              { type: 'null' },
+            ],
+          },
+          errors: {
+            type: 'object',
+            properties: {
+              errors: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              warnings: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              topErrors: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { message: { type: 'string' }, count: { type: 'integer', minimum: 1, maximum: 9007199254740991 } },
+                  required: ['message', 'count'],
+                },
+              },
+              alerts: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    rule: { type: 'string' },
+                    raisedAt: { type: 'string' },
+                    clearedAt: { type: ['string', 'null'] },
+                    message: { type: 'string' },
+                  },
+                  required: ['rule', 'raisedAt', 'clearedAt', 'message'],
+                },
+              },
+              failedJobs: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { job: { type: 'string' }, at: { type: 'string' }, error: { type: 'string' } },
+                  required: ['job', 'at', 'error'],
+                },
+              },
+            },
+            required: ['errors', 'warnings', 'topErrors', 'alerts', 'failedJobs'],
+          },
+          recommendations: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                severity: { type: 'string', enum: ['action', 'watch', 'ok'] },
+                text: { type: 'string' },
+                command: { type: ['string', 'null'] },
+              },
+              required: ['severity', 'text', 'command'],
+            },
+          },
+          notes: { type: 'array', items: { type: 'string' } },
+        },
+        required: ['date', 'from', 'to', 'timezone', 'generatedAt', 'days', 'server', 'learning', 'errors', 'recommendations', 'notes'],
+      },
+      markdownFile: { type: 'string' },
+      htmlFile: { type: 'string' },
+    },
+    required: ['report', 'markdownFile', 'htmlFile'],
+  },
+  optimize: {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: {
+      parts: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            part: { type: 'string', enum: ['database', 'memory', 'cache', 'connections'] },
+            ok: { type: 'boolean' },
+            summary: { type: 'string' },
+            hint: { type: 'string' },
+          },
+          required: ['part', 'ok', 'summary'],
+        },
+      },
+      database: {
+        anyOf: [
+          {
+            type: 'object',
+            properties: {
+              learning: {
+                type: 'object',
+                properties: {
+                  file: { type: 'string' },
+                  before: {
+                    type: 'object',
+                    properties: {
+                      dbBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                      walBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                      freeBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                    },
+                    required: ['dbBytes', 'walBytes', 'freeBytes'],
+                  },
+                  after: {
+                    type: 'object',
+                    properties: {
+                      dbBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                      walBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                      freeBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                    },
+                    required: ['dbBytes', 'walBytes', 'freeBytes'],
+                  },
+                  steps: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        name: { type: 'string' },
+                        ran: { type: 'boolean' },
+                        ms: { type: 'number', minimum: 0 },
+                        lockMs: { type: 'number', minimum: 0 },
+                        detail: { type: 'string' },
+                      },
+                      required: ['name', 'ran', 'ms', 'lockMs', 'detail'],
+                    },
+                  },
+                },
+                required: ['file', 'before', 'after', 'steps'],
+              },
+              ops: {
+                type: 'object',
+                properties: {
+                  file: { type: 'string' },
+                  before: {
+                    type: 'object',
+                    properties: {
+                      dbBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                      walBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                      freeBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                    },
+                    required: ['dbBytes', 'walBytes', 'freeBytes'],
+                  },
+                  after: {
+                    type: 'object',
+                    properties: {
+                      dbBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                      walBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                      freeBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                    },
+                    required: ['dbBytes', 'walBytes', 'freeBytes'],
+                  },
+                  steps: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        name: { type: 'string' },
+                        ran: { type: 'boolean' },
+                        ms: { type: 'number', minimum: 0 },
+                        lockMs: { type: 'number', minimum: 0 },
+                        detail: { type: 'string' },
+                      },
+                      required: ['name', 'ran', 'ms', 'lockMs', 'detail'],
+                    },
+                  },
+                  pruned: {
+                    type: 'object',
+                    propertyNames: { type: 'string' },
+                    additionalProperties: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                  },
+                },
+                required: ['file', 'before', 'after', 'steps', 'pruned'],
+              },
+              writers: {
+                type: 'object',
+                properties: {
+                  longestLockMs: { type: 'number', minimum: 0 },
+                  probeWrites: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+                  probeLongestWaitMs: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] },
+                },
+                required: ['longestLockMs', 'probeWrites', 'probeLongestWaitMs'],
+              },
+              ms: { type: 'number', minimum: 0 },
+            },
+            required: ['learning', 'ops', 'writers', 'ms'],
+          },
+          { type: 'null' },
+        ],
+      },
+      server: {
+        anyOf: [
+          {
+            type: 'object',
+            properties: {
+              gcRan: { type: 'boolean' },
+              heapUsedBeforeBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              heapUsedAfterBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              rssBeforeBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              rssAfterBytes: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              sessionsEnded: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              offendersForgotten: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              sqliteCacheReleased: { type: 'boolean' },
+              idleConnectionsClosed: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+              ms: { type: 'number', minimum: 0 },
+            },
+            required: [
+              'gcRan',
+              'heapUsedBeforeBytes',
+              'heapUsedAfterBytes',
+              'rssBeforeBytes',
+              'rssAfterBytes',
+              'sessionsEnded',
+              'offendersForgotten',
+              'sqliteCacheReleased',
+              'idleConnectionsClosed',
+              'ms',
+            ],
+            additionalProperties: false,
+          },
+          { type: 'null' },
+        ],
+      },
+      ms: { type: 'number', minimum: 0 },
+    },
+    required: ['parts', 'database', 'server', 'ms'],
+  },
 };
 
 /** `error.data` of every control-API error. */

@@ -25,6 +25,9 @@ import { registerLogs } from './rpc/logs.js';
 import { registerDb } from './rpc/db.js';
 import { registerDiagnose } from './rpc/diagnose.js';
 import { registerReports } from './rpc/reports.js';
+import { registerUpkeep } from './rpc/upkeep.js';
+import { SamplesTable } from './ops/samples.js';
+import { writeWeekly, type WeeklyReportDeps } from './reports/weekly-writer.js';
 import { registerMonitoring } from './rpc/monitoring.js';
 import type { ChildCommand } from './supervisor/child.js';
 import { Scheduler } from './scheduler.js';
@@ -63,7 +66,8 @@ export function serverCommand(dataDir: string, config: Config, probeToken: strin
   return {
     modulePath,
     args: ['--transport', 'http', '--listen-handle', '--data-dir', dataDir],
-    execArgv: modulePath.endsWith('.ts') ? ['--import', 'tsx'] : [],
+    // --expose-gc: `ctl optimize` asks the server to collect garbage and report its heap before and after.
+    execArgv: [...(modulePath.endsWith('.ts') ? ['--import', 'tsx'] : []), '--expose-gc'],
     env: { ...process.env, MCP_STARTER_PROBE_TOKEN: probeToken, [CHILD_CONFIG_ENV]: JSON.stringify(config) },
   };
 }
@@ -183,12 +187,24 @@ export class Daemon {
       controlConnections: () => this.control.connections.size,
     });
     registerReports(this.control, { paths, config: () => supervisor.currentConfig });
+    const samples = new SamplesTable(monitor.ops);
+    const weekly: WeeklyReportDeps = {
+      paths,
+      config: () => supervisor.currentConfig,
+      ops: monitor.ops.db,
+      samples: (from, to) => samples.range(from, to).samples,
+    };
+    registerUpkeep(this.control, {
+      optimize: { optimizeDb: () => db.optimize(), child: () => supervisor.child, log: log.child({ component: 'optimize' }) },
+      weekly,
+    });
     this.scheduler = new Scheduler({
       jobs: configuredJobs(config.schedule, {
         health: () => monitor.health(),
         rotateLogs: () => this.logs.rotateNow(),
         backup: (signal) => db.backup('daily', signal),
         optimize: (signal) => db.optimize(signal),
+        weeklyReport: () => writeWeekly(weekly),
       }),
       timezone: config.schedule.timezone,
       runs: new JobRunsTable(monitor.ops),

@@ -111,10 +111,16 @@ export class ActivityTracker {
     );
   }
 
-  /** Ends the sessions idle past the gap. */
-  sweep(): void {
+  /** Ends the sessions idle past the gap; returns how many. */
+  sweep(): number {
     const nowMs = this.now();
-    for (const live of [...this.live.values()]) if (nowMs - live.lastSeenMs > this.options.idleMs) this.end(live, 'idle');
+    let ended = 0;
+    for (const live of [...this.live.values()]) {
+      if (nowMs - live.lastSeenMs <= this.options.idleMs) continue;
+      this.end(live, 'idle');
+      ended++;
+    }
+    return ended;
   }
 
   /**

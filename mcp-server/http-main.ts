@@ -7,6 +7,7 @@ import { version } from '../shared/version.js';
 import type { LearningApp } from './app.js';
 import { HttpAuthenticator } from './auth.js';
 import type { DaemonLink } from './ipc.js';
+import { optimizeServer } from './optimize.js';
 import { serverFactory } from './server.js';
 import { RequestStats } from './stats.js';
 import { HttpTransport, type HealthReport } from './transports/http.js';
@@ -112,6 +113,11 @@ export async function runHttp({
       operations: transport.operations.snapshot(),
       ...(app.disk.degraded ? { degraded: app.disk.degraded } : {}),
     }));
+    link.onOptimize((msg) => {
+      const done = optimizeServer({ db: app.db, endIdleSessions: () => app.deps.activity.sweep(), transport }, msg.id, msg.minIdleMs);
+      log.info({ event: 'optimize', ...done }, 'optimised on the daemon’s request');
+      link.send(done);
+    });
     link.send({ type: 'ready', pid: process.pid, version: version(), url, tutorials: app.catalog.tutorials.length });
   }
   return { stop: (timeoutMs) => stop(timeoutMs) };

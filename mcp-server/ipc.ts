@@ -4,6 +4,7 @@ import type { Logger } from '../shared/logger.js';
 import { ParentMessage, type ChildMessage } from '../shared/schemas/ipc.js';
 
 type DrainRequest = Extract<ParentMessage, { type: 'drain' }>;
+type OptimizeRequest = Extract<ParentMessage, { type: 'optimize' }>;
 
 /** Where the daemon wants this child to serve: on a passed listening socket, or on connections it passes one by one. */
 export type ListenTarget = { kind: 'handle'; server: NetServer } | { kind: 'connections'; url: string };
@@ -17,6 +18,7 @@ export class DaemonLink {
   private handleWaiters: Array<(target: ListenTarget) => void> = [];
   private connectionHandler: ((socket: Socket) => void) | undefined;
   private drainHandler: ((msg: DrainRequest) => void) | undefined;
+  private optimizeHandler: ((msg: OptimizeRequest) => void) | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly log: Logger) {
@@ -68,6 +70,11 @@ export class DaemonLink {
         if (this.drainHandler) this.drainHandler(msg);
         else this.log.warn('drain requested before the server was ready; ignored');
         return;
+      case 'optimize':
+        // Unanswered before the server is ready: the daemon's wait for it times out and says so.
+        if (this.optimizeHandler) this.optimizeHandler(msg);
+        else this.log.warn('optimize requested before the server was ready; ignored');
+        return;
     }
   }
 
@@ -94,6 +101,10 @@ export class DaemonLink {
 
   onDrain(handler: (msg: DrainRequest) => void): void {
     this.drainHandler = handler;
+  }
+
+  onOptimize(handler: (msg: OptimizeRequest) => void): void {
+    this.optimizeHandler = handler;
   }
 
   send(msg: ChildMessage): void {

@@ -146,6 +146,8 @@ describe('the control API', () => {
       ['metrics.analyze', { hours: 1 }],
       ['diagnose', undefined],
       ['report.learning', undefined],
+      ['report.weekly', {}],
+      ['optimize', undefined],
       ['logs.rotate', undefined],
       ['logs.tail', { lines: 5, level: 'info' }],
       ['logs.analyze', { hours: 1 }],

@@ -1,14 +1,16 @@
 import type { Config } from '../../shared/schemas/config.js';
-import { JobName, type HealthResult, type LogsRotateResult } from '../../shared/schemas/rpc.js';
+import { JobName, type HealthResult, type LogsRotateResult, type ReportWeeklyResult } from '../../shared/schemas/rpc.js';
 import type { JobSpec } from '../scheduler.js';
 import { dailyMaintenance, type DailyMaintenanceDeps } from './daily-maintenance.js';
 import { healthReport } from './health-report.js';
 import { optimizeDb } from './optimize-db.js';
 import { rotateLogs } from './rotate-logs.js';
+import { weeklyReport } from './weekly-report.js';
 
 export interface JobDeps extends DailyMaintenanceDeps {
   health: () => Promise<HealthResult>;
   rotateLogs: () => Promise<LogsRotateResult>;
+  weeklyReport: () => Promise<ReportWeeklyResult>;
 }
 
 /** The config key of each job's pattern. */
@@ -20,16 +22,13 @@ const SCHEDULE_KEY = {
   'optimize-db': 'optimizeDb',
 } as const satisfies Record<JobName, keyof Config['schedule']>;
 
-// The weekly report comes with issue 10; until then a run says so.
-const noStepsYet = (): Promise<string> => Promise.resolve('no steps yet (issue 10)');
-
 /** Every job with its configured pattern. */
 export function configuredJobs(schedule: Config['schedule'], deps: JobDeps): JobSpec[] {
   const run: Record<JobName, JobSpec['run']> = {
     'health-report': () => healthReport(deps.health),
     'rotate-logs': () => rotateLogs(deps.rotateLogs),
     'daily-maintenance': dailyMaintenance(deps),
-    'weekly-report': noStepsYet,
+    'weekly-report': () => weeklyReport(deps.weeklyReport),
     'optimize-db': (signal) => optimizeDb(deps.optimize, signal),
   };
   return JobName.options.map((name) => ({ name, pattern: schedule[SCHEDULE_KEY[name]], run: run[name] }));

@@ -3,7 +3,8 @@ import { EventEmitter, once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
 import { LineSplitter } from '../../shared/lines.js';
-import { ChildMessage, type ParentMessage, type ReadyMessage, type StatsMessage } from '../../shared/schemas/ipc.js';
+import { AppError } from '../../shared/errors.js';
+import { ChildMessage, type OptimizedMessage, type ParentMessage, type ReadyMessage, type StatsMessage } from '../../shared/schemas/ipc.js';
 
 /** How to start the server child: injectable so tests can run misbehaving fixtures. */
 export interface ChildCommand {
@@ -49,6 +50,9 @@ export class ChildHandle extends EventEmitter<{
   /** Connections handed over and not yet confirmed: the daemon's copies, by id, with when they were sent. */
   private readonly unconfirmed = new Map<number, { socket: Socket; sentAtMs: number }>();
   private nextConnectionId = 0;
+  private nextOptimizeId = 0;
+  /** `optimize` requests waiting for their answer, by id. */
+  private readonly optimizeWaiters = new Map<number, (msg: OptimizedMessage) => void>();
   private stallTimer: NodeJS.Timeout | undefined;
   /** When the child last confirmed a connection: under a burst it takes them one by one, and that is progress. */
   private lastConfirmedAtMs = 0;
@@ -132,6 +136,9 @@ export class ChildHandle extends EventEmitter<{
       case 'draining':
         this.log.info({ event: 'child_draining', pid: this.pid, ...msg }, 'child draining');
         return;
+      case 'optimized':
+        this.optimizeWaiters.get(msg.id)?.(msg);
+        return;
     }
   }
 
@@ -150,6 +157,40 @@ export class ChildHandle extends EventEmitter<{
         signal.removeEventListener('abort', onAbort);
         resolve(msg);
       });
+    });
+  }
+
+  /**
+   * Asks the child to free what it can (`ctl optimize`) and resolves with what it did. Rejects
+   * (E_TIMEOUT) when it does not answer within `timeoutMs`, or (E_CHILD_STATE) when it exits or
+   * its channel closes first.
+   */
+  optimize(minIdleMs: number, timeoutMs: number): Promise<OptimizedMessage> {
+    const id = this.nextOptimizeId++;
+    return new Promise<OptimizedMessage>((resolve, reject) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.optimizeWaiters.delete(id);
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(
+          new AppError('E_TIMEOUT', `The server (pid ${this.pid}) did not answer the optimize request within ${timeoutMs} ms.`, {
+            hint: 'It may be overloaded: see `mcp-starterctl top`, then try again.',
+          }),
+        );
+      }, timeoutMs);
+      this.optimizeWaiters.set(id, (msg) => {
+        finish();
+        resolve(msg);
+      });
+      const gone = (): void => {
+        if (!this.optimizeWaiters.has(id)) return;
+        finish();
+        reject(new AppError('E_CHILD_STATE', `The server (pid ${this.pid}) went away before it answered the optimize request.`));
+      };
+      void this.channelClosed.then(gone);
+      this.send({ type: 'optimize', id, minIdleMs }).catch(gone);
     });
   }
 

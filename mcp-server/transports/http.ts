@@ -73,6 +73,9 @@ export class HttpTransport {
   /** Learners' MCP operations, by method, tool and outcome: sent with the stats. */
   readonly operations: OperationRecorder;
   private readonly tracker: SocketTracker;
+  private readonly offenders: OffenderLog;
+  /** Requests refused for their Host, Origin or token: logged once per client and reason a minute, for `ctl diagnose`. */
+  private readonly refusals: OffenderLog;
   private readonly gate: AdmissionGate;
   private readonly origins: OriginPolicy;
   private readonly answers: ErrorAnswers;
@@ -91,7 +94,9 @@ export class HttpTransport {
       ...config,
       maxQueueWaitMs: config.maxQueueWaitMs ?? options.responseTimeMs ?? DEFAULT_QUEUE_WAIT_MS,
     });
-    this.answers = new ErrorAnswers(config, new OffenderLog(log), {
+    this.offenders = new OffenderLog(log);
+    this.refusals = new OffenderLog(log, 60_000, undefined, 'request_refused');
+    this.answers = new ErrorAnswers(config, this.offenders, {
       closing: () => this.draining,
       stopping: () => this.draining && !this.handover,
       queued: () => this.gate.queued,
@@ -119,6 +124,11 @@ export class HttpTransport {
   }
 
   /** Connections open now. */
+  /** `ctl optimize`: idle keep-alive connections closed, expired offender entries dropped. */
+  optimize(minIdleMs: number): { idleConnectionsClosed: number; offendersForgotten: number } {
+    return { idleConnectionsClosed: this.tracker.closeIdle(minIdleMs), offendersForgotten: this.offenders.forgetExpired() };
+  }
+
   get openSockets(): number {
     return this.tracker.size;
   }
@@ -184,9 +194,15 @@ export class HttpTransport {
     res.once('close', () => this.tracker.requestEnded(socket));
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const host = this.origins.checkHost(req.headers.host);
-    if (!host.ok) return this.answers.reply(res, 403, host.message, host.hint);
+    if (!host.ok) {
+      this.refused('host', socket, { host: req.headers.host ?? null }, host.message);
+      return this.answers.reply(res, 403, host.message, host.hint);
+    }
     const origin = this.origins.checkOrigin(req.headers.origin, req.headers.host);
-    if (!origin.ok) return this.answers.reply(res, 403, origin.message, origin.hint);
+    if (!origin.ok) {
+      this.refused('origin', socket, { origin: req.headers.origin ?? null }, origin.message);
+      return this.answers.reply(res, 403, origin.message, origin.hint);
+    }
     // /health and the probe are answered whatever learners do (reserved room).
     if (path === '/health') return this.health(req, res);
     if (this.draining && !this.handover) return this.answers.stopping(res);
@@ -194,9 +210,16 @@ export class HttpTransport {
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > this.options.config.maxBodyBytes) return this.answers.tooLarge(req, res, length);
     const auth = await this.options.auth.authenticate(req.headers.authorization);
-    if (!auth.ok)
+    if (!auth.ok) {
+      this.refused('token', socket, { status: auth.status }, auth.message);
       return this.answers.reply(res, auth.status, auth.message, auth.hint, { 'www-authenticate': 'Bearer realm="mcp-starter"' });
+    }
     await this.serveMcp(req, res, auth.authInfo);
+  }
+
+  /** Logs a refusal once per client, reason and minute (never the token itself). */
+  private refused(reason: 'host' | 'origin' | 'token', socket: Socket, fields: Record<string, unknown>, message: string): void {
+    this.refusals.hit(reason, remoteOf(socket), { reason, ...fields }, `request refused: ${message}`);
   }
 
   /** An authenticated request to /mcp, from its claim on the caller's share to its answer. */

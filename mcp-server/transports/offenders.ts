@@ -15,7 +15,21 @@ export class OffenderLog {
     private readonly log: Logger,
     private readonly windowMs = 60_000,
     private readonly now: () => number = () => performance.now(),
+    /** The log event: `limit_hit`, or `request_refused` for Host, Origin and token refusals (read by `ctl diagnose`). */
+    private readonly event = 'limit_hit',
   ) {}
+
+  /** Forgets offenders whose window has passed (their next hit is logged anew either way); returns how many. */
+  forgetExpired(): number {
+    const nowMs = this.now();
+    let forgotten = 0;
+    for (const [key, entry] of this.seen) {
+      if (nowMs - entry.sinceMs < this.windowMs) continue;
+      this.seen.delete(key);
+      forgotten++;
+    }
+    return forgotten;
+  }
 
   hit(limit: string, offender: string, fields: Record<string, unknown>, message: string): void {
     const key = `${limit}\u0000${offender}`;
@@ -31,6 +45,6 @@ export class OffenderLog {
       if (!oldest.done) this.seen.delete(oldest.value);
     }
     this.seen.set(key, { sinceMs: nowMs, repeated: 0 });
-    this.log.warn({ event: 'limit_hit', limit, offender, repeated: entry?.repeated ?? 0, ...fields }, message);
+    this.log.warn({ event: this.event, limit, offender, repeated: entry?.repeated ?? 0, ...fields }, message);
   }
 }

@@ -89,6 +89,23 @@ export class SocketTracker {
     this.drainTimer.unref();
   }
 
+  /**
+   * `ctl optimize`: ends keep-alive connections that served a request and have been idle at
+   * least `minIdleMs` (one idle a moment ago may be about to carry the client's next request,
+   * which closing it would reset). Returns how many it ended.
+   */
+  closeIdle(minIdleMs: number): number {
+    const now = performance.now();
+    let closed = 0;
+    for (const [socket, t] of this.sockets) {
+      if (socket.destroyed || t.active > 0 || t.headerStartMs !== undefined || socket.bytesRead > t.bytesAtIdle) continue;
+      if (now - t.idleSinceMs < minIdleMs) continue;
+      socket.end();
+      closed++;
+    }
+    return closed;
+  }
+
   /** Ends every connection still open (a drain that ran out of time, or close()). */
   destroyAll(): void {
     for (const socket of this.sockets.keys()) socket.destroy();

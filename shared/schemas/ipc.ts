@@ -89,7 +89,46 @@ export const AcceptedMessage = z.strictObject({ type: z.literal('accepted'), id:
 /** Child → daemon, just before it exits after a drain: whether it had to cut requests or streams at the deadline. */
 export const DrainedMessage = z.strictObject({ type: z.literal('drained'), forced: z.boolean() });
 
-export const ChildMessage = z.discriminatedUnion('type', [ReadyMessage, StatsMessage, DrainingMessage, AcceptedMessage, DrainedMessage]);
+/**
+ * Daemon → child (`ctl optimize`): collect garbage, drop expired entries from the in-memory
+ * caches, release SQLite's page cache, close keep-alive connections idle at least
+ * `minIdleMs`; answered by `optimized` with the same `id`.
+ */
+export const OptimizeMessage = z.strictObject({
+  type: z.literal('optimize'),
+  id: z.number().int().min(0),
+  minIdleMs: z.number().int().min(0).max(3_600_000),
+});
+
+/** Child → daemon: what `optimize` did. */
+export const OptimizedMessage = z.strictObject({
+  type: z.literal('optimized'),
+  id: z.number().int().min(0),
+  /** Whether a garbage collection ran (the server runs with --expose-gc under the daemon). */
+  gcRan: z.boolean(),
+  heapUsedBeforeBytes: Count,
+  heapUsedAfterBytes: Count,
+  rssBeforeBytes: Count,
+  rssAfterBytes: Count,
+  /** Learner sessions idle past the gap, ended now instead of at the next sweep. */
+  sessionsEnded: Count,
+  /** Limit-offender entries past their window, forgotten. */
+  offendersForgotten: Count,
+  /** Whether SQLite released its page cache (`PRAGMA shrink_memory`). */
+  sqliteCacheReleased: z.boolean(),
+  idleConnectionsClosed: Count,
+  ms: Ms,
+});
+export type OptimizedMessage = z.infer<typeof OptimizedMessage>;
+
+export const ChildMessage = z.discriminatedUnion('type', [
+  ReadyMessage,
+  StatsMessage,
+  DrainingMessage,
+  AcceptedMessage,
+  DrainedMessage,
+  OptimizedMessage,
+]);
 export type ChildMessage = z.infer<typeof ChildMessage>;
 export type ReadyMessage = z.infer<typeof ReadyMessage>;
 export type StatsMessage = z.infer<typeof StatsMessage>;
@@ -116,5 +155,5 @@ export const DrainMessage = z.strictObject({
   handover: z.boolean().default(false),
 });
 
-export const ParentMessage = z.discriminatedUnion('type', [ListenMessage, ConnectionMessage, DrainMessage]);
+export const ParentMessage = z.discriminatedUnion('type', [ListenMessage, ConnectionMessage, DrainMessage, OptimizeMessage]);
 export type ParentMessage = z.infer<typeof ParentMessage>;

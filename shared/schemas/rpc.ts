@@ -12,10 +12,14 @@ import { LogsAnalyzeParams, LogsAnalyzeResult, LogsTailParams, LogsTailResult } 
 
 import { DiagnoseResult } from './diagnose.js';
 import { ReportLearningParams, ReportLearningResult } from './reports.js';
+import { OptimizeResult } from './optimize.js';
+import { ReportWeeklyParams, ReportWeeklyResult } from './weekly.js';
 
 export * from './backup.js';
 export * from './diagnose.js';
 export * from './logs.js';
+export * from './optimize.js';
+export * from './weekly.js';
 
 /**
  * The control API (Unix socket, JSON-RPC 2.0, one JSON object per line): every method's params
@@ -412,6 +416,8 @@ export const METHODS = {
   'db.optimize': [NoParams, DbOptimizeResult],
   diagnose: [NoParams, DiagnoseResult],
   'report.learning': [ReportLearningParams, ReportLearningResult],
+  'report.weekly': [ReportWeeklyParams, ReportWeeklyResult],
+  optimize: [NoParams, OptimizeResult],
 } as const;
 export type MethodName = keyof typeof METHODS;
 type Table = typeof METHODS;
@@ -452,6 +458,8 @@ export const PARAM_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcParams<M>
   'db.optimize': METHODS['db.optimize'][0],
   diagnose: METHODS.diagnose[0],
   'report.learning': METHODS['report.learning'][0],
+  'report.weekly': METHODS['report.weekly'][0],
+  optimize: METHODS.optimize[0],
 };
 export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M>, RpcResultInput<M>> } = {
   status: METHODS.status[1],
@@ -477,6 +485,8 @@ export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M
   'db.optimize': METHODS['db.optimize'][1],
   diagnose: METHODS.diagnose[1],
   'report.learning': METHODS['report.learning'][1],
+  'report.weekly': METHODS['report.weekly'][1],
+  optimize: METHODS.optimize[1],
 };
 
 /** `error.data` of every control-API error. */
