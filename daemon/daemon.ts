@@ -28,6 +28,7 @@ import { registerReports } from './rpc/reports.js';
 import { registerUpkeep } from './rpc/upkeep.js';
 import { SamplesTable } from './ops/samples.js';
 import { writeWeekly, type WeeklyReportDeps } from './reports/weekly-writer.js';
+import { learningSteps } from './jobs/learning-steps.js';
 import { registerMonitoring } from './rpc/monitoring.js';
 import type { ChildCommand } from './supervisor/child.js';
 import { Scheduler } from './scheduler.js';
@@ -205,6 +206,7 @@ export class Daemon {
         backup: (signal) => db.backup('daily', signal),
         optimize: (signal) => db.optimize(signal),
         weeklyReport: () => writeWeekly(weekly),
+        learning: learningSteps({ paths, config: () => supervisor.currentConfig, log: log.child({ component: 'maintenance' }) }),
       }),
       timezone: config.schedule.timezone,
       runs: new JobRunsTable(monitor.ops),

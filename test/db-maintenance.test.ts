@@ -211,14 +211,37 @@ describe('the maintenance jobs', () => {
       optimized++;
       return Promise.reject(new Error('disk I/O error'));
     };
-    const failing = dailyMaintenance({ backup: () => Promise.reject(new Error('the backup failed its integrity check')), optimize });
+    let reported = 0;
+    const learning = {
+      expire: { name: 'expire-sessions', run: () => Promise.resolve('2 sessions removed') },
+      stats: { name: 'tutorial-stats', run: () => Promise.reject(new Error('database is locked')) },
+      report: {
+        name: 'learning-report',
+        run: () => {
+          reported++;
+          return Promise.resolve('wrote learning_report_2026-11-25.json');
+        },
+      },
+    };
+    const failing = dailyMaintenance({
+      backup: () => Promise.reject(new Error('the backup failed its integrity check')),
+      optimize,
+      learning,
+    });
     await assert.rejects(failing(new AbortController().signal), (err: Error) => {
-      assert.match(err.message, /^2 of 2 steps failed: backup \(the backup failed its integrity check\); optimize \(disk I\/O error\)/);
+      assert.match(
+        err.message,
+        /^3 of 5 steps failed: tutorial-stats \(database is locked\); backup \(the backup failed its integrity check\); optimize \(disk I\/O error\)/,
+      );
       return true;
     });
     assert.equal(optimized, 1, 'a failed backup does not stop the optimisation');
-    await assert.rejects(dailyMaintenance({ backup, optimize })(new AbortController().signal), (err: Error) => {
-      assert.match(err.message, /^1 of 2 steps failed: optimize \(disk I\/O error\)\. All steps: backup: b\.db \(0\.0 MiB, integrity ok\)/);
+    assert.equal(reported, 1, 'nor the learning report, the last step');
+    await assert.rejects(dailyMaintenance({ backup, optimize, learning })(new AbortController().signal), (err: Error) => {
+      assert.match(
+        err.message,
+        /^2 of 5 steps failed: tutorial-stats \(database is locked\); optimize \(disk I\/O error\)\. All steps: expire-sessions: 2 sessions removed; tutorial-stats: FAILED \(database is locked\); backup: b\.db \(0\.0 MiB, integrity ok\)/,
+      );
       return true;
     });
   });
@@ -228,7 +251,10 @@ describe('the maintenance jobs', () => {
     const d = await startDaemon(t, dir);
     const daily = RESULT_SCHEMAS['jobs.run'].parse((await rpc(d.socket, 'jobs.run', { name: 'daily-maintenance' }, 60_000)).result);
     assert.equal(daily.ok, true, daily.error ?? '');
-    assert.match(daily.summary, /^backup: mcp-starter-daily-\d{8}T\d{9}Z\.db \(.* integrity ok\) .*; optimize: learning db .* → /);
+    assert.match(
+      daily.summary,
+      /^expire-sessions: .*; tutorial-stats: .*; backup: mcp-starter-daily-\d{8}T\d{9}Z\.db \(.* integrity ok\) .*; optimize: learning db .* → .*; learning-report: /,
+    );
     const list = RESULT_SCHEMAS['backup.list'].parse((await rpc(d.socket, 'backup.list')).result);
     assert.deepEqual(
       list.map((b) => [b.label, b.integrity]),

@@ -5,17 +5,21 @@ import { runSteps, type JobStep } from './steps.js';
 export interface DailyMaintenanceDeps {
   backup: (signal: AbortSignal) => Promise<BackupCreateResult>;
   optimize: (signal: AbortSignal) => Promise<DbOptimizeResult>;
+  /** The steps on learning data (daemon/jobs/learning-steps.ts). */
+  learning: { expire: JobStep; stats: JobStep; report: JobStep };
 }
 
 /**
- * The steps of `daily-maintenance` (manual 5.1, 02:00), in the manual's order. This issue brings
- * the backup and the optimisation; expired sessions, tutorial statistics and the learning report
- * (issue 10) go into this list in their places.
+ * The steps of `daily-maintenance` (manual 5.1, 02:00), in the manual's order: expired sessions,
+ * tutorial statistics, a verified backup, the optimisation, the day's learning report.
  */
 export function dailyMaintenanceSteps(deps: DailyMaintenanceDeps): JobStep[] {
   return [
+    deps.learning.expire,
+    deps.learning.stats,
     { name: 'backup', run: async (signal) => describeBackup(await deps.backup(signal)) },
     { name: 'optimize', run: async (signal) => describeOptimize(await deps.optimize(signal)) },
+    deps.learning.report,
   ];
 }
 
