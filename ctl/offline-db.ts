@@ -1,6 +1,7 @@
-import { createBackup, listBackups } from '../shared/backup.js';
+import { listBackups } from '../shared/backup-files.js';
+import { createBackup } from '../shared/backup.js';
 import { loadConfig } from '../shared/config.js';
-import { checkDatabase } from '../shared/db-maintenance.js';
+import { checkDatabase } from '../shared/db-check.js';
 import type { DataPaths } from '../shared/paths.js';
 import { restoreOffline } from '../shared/restore.js';
 import type { BackupCreateResult, BackupListResult, BackupRestoreResult, DbCheckResult } from '../shared/schemas/backup.js';

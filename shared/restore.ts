@@ -4,8 +4,6 @@ import {
   fsyncSync,
   openSync,
   readdirSync,
-  readFileSync,
-  readlinkSync,
   readSync,
   realpathSync,
   renameSync,
@@ -15,11 +13,13 @@ import {
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import Database from 'better-sqlite3';
-import { backupInfoOf, fsyncDir, integrityOf, stamp } from './backup.js';
-import { LEARNING_SCHEMA_VERSION, missingLearningTables } from './db-maintenance.js';
+import { backupInfoOf, fsyncDir, stamp } from './backup-files.js';
+import { integrityOf } from './backup.js';
+import { LEARNING_SCHEMA_VERSION, missingLearningTables } from './db-check.js';
 import { AppError } from './errors.js';
 import type { DataPaths } from './paths.js';
 import type { BackupInfo, BackupRestoreResult } from './schemas/backup.js';
+import { databaseFiles, daemonHolds, inUseError, openersOf } from './db-openers.js';
 import { describeDiskFault, diskFaultCode, diskFaultOf, schemaVersionOf } from './sqlite.js';
 
 /**
@@ -214,71 +214,6 @@ export function swapIn(learningDb: string, staged: string, at = new Date()): str
   return moved.length > 0 ? keptAs : null;
 }
 
-/** A process that has one of `files` open. */
-export interface Opener {
-  pid: number;
-  command: string;
-}
-
-/**
- * The processes (other than this one) that hold any of `files` open, from /proc: a server run by
- * a client over stdio, an sqlite3 shell, a ctl command. Swapping the file under one of them would
- * let it keep writing to the replaced file. Only processes this user may inspect are seen.
- */
-export function openersOf(files: readonly string[]): Opener[] {
-  const wanted = new Set(files);
-  const found: Opener[] = [];
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
-  } catch {
-    return []; // no /proc (not Linux): nothing can be told
-  }
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue; // gone, or another user's
-    }
-    for (const fd of fds) {
-      let target: string;
-      try {
-        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      if (!wanted.has(target)) continue;
-      let command = '';
-      try {
-        command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 200);
-      } catch {
-        // exited meanwhile
-      }
-      found.push({ pid: Number(pid), command });
-      break;
-    }
-  }
-  return found;
-}
-
-/** E_BUSY naming the processes that still use the learning database. */
-export function inUseError(learningDb: string, openers: readonly Opener[]): AppError {
-  const list = openers.map((o) => `${o.pid} (${o.command || 'unknown'})`).join(', ');
-  return new AppError(
-    'E_BUSY',
-    `Refused to restore: the learning database ${learningDb} is open in another process: ${list}. Nothing was changed.`,
-    {
-      hint: 'Stop that process first (an MCP client running mcp-starter-server over stdio, an sqlite3 shell), then restore again.',
-    },
-  );
-}
-
-/** The database files a process may hold open. */
-export function databaseFiles(learningDb: string): string[] {
-  return [learningDb, `${learningDb}-wal`, `${learningDb}-shm`];
-}
-
 /** What to tell the operator when the server does not come back on the restored database. */
 export function putBackHint(learningDb: string, keptAs: string | null): string {
   if (keptAs === null)
@@ -288,21 +223,6 @@ export function putBackHint(learningDb: string, keptAs: string | null): string {
     `To put the replaced database back: \`mcp-starterctl restore ${keptAs}\` (it is checked like any backup), ` +
     `or, with the daemon stopped, \`mv ${keptAs} ${learningDb}\`${wal}.`
   );
-}
-
-function daemonHolds(lockFile: string): number | undefined {
-  let pid: number;
-  try {
-    pid = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
-  } catch {
-    return undefined; // no lock: no daemon
-  }
-  if (!Number.isInteger(pid) || pid <= 1) return undefined;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('daemon/main') ? pid : undefined;
-  } catch {
-    return undefined; // that process is gone
-  }
 }
 
 /**

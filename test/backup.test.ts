@@ -5,7 +5,8 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { backupDatabase, integrityOf, listBackups, pruneBackups } from '../shared/backup.js';
+import { listBackups, pruneBackups } from '../shared/backup-files.js';
+import { backupDatabase, integrityOf } from '../shared/backup.js';
 import { openLearningDb } from '../shared/learning-db.js';
 import { dataPaths } from '../shared/paths.js';
 import { RESULT_SCHEMAS, type BackupInfo } from '../shared/schemas/rpc.js';

@@ -1,9 +1,10 @@
 import { existsSync, rmSync } from 'node:fs';
-import { listBackups } from '../../shared/backup.js';
+import { listBackups } from '../../shared/backup-files.js';
 import { AppError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DataPaths } from '../../shared/paths.js';
-import { databaseFiles, inUseError, openersOf, putBackHint, resolveBackupPath, swapIn } from '../../shared/restore.js';
+import { databaseFiles, inUseError, openersOf } from '../../shared/db-openers.js';
+import { putBackHint, resolveBackupPath, swapIn } from '../../shared/restore.js';
 import type {
   BackupCreateResult,
   BackupListResult,

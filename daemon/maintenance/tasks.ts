@@ -1,5 +1,6 @@
 import { checkedBackup, createBackup } from '../../shared/backup.js';
-import { checkDatabase, optimizeDatabase, type OptimizeOptions } from '../../shared/db-maintenance.js';
+import { checkDatabase } from '../../shared/db-check.js';
+import { optimizeDatabase, type OptimizeOptions } from '../../shared/db-optimize.js';
 import { checkBackupFile, stageBackup, type CheckedBackup } from '../../shared/restore.js';
 import type { BackupCreateResult, DbCheckResult, DbOptimizeReport } from '../../shared/schemas/backup.js';
 
