@@ -168,13 +168,13 @@ function generateLog(file: string, bytes: number): number {
   return written;
 }
 
-/** A node process's wall time and (through a preload) its peak RSS. */
+/** A node process's wall time and (through a preload) its peak RSS and CPU time (what a busy machine does not inflate). */
 function timeNode(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   preload: string,
   expectExit = 0,
-): { ms: number; maxRssMb: number; stdout: string } {
+): { ms: number; cpuMs: number; maxRssMb: number; stdout: string } {
   const t0 = performance.now();
   const run = spawnSync(process.execPath, ['--import', preload, ...args], {
     env,
@@ -185,7 +185,8 @@ function timeNode(
   const ms = performance.now() - t0;
   if (run.status !== expectExit) throw new Error(`node ${args.join(' ')} exited ${run.status}:\n${run.stderr}`);
   const kb = Number(/BENCH_MAXRSS_KB (\d+)/.exec(run.stderr)?.[1] ?? NaN);
-  return { ms, maxRssMb: kb / 1024, stdout: run.stdout };
+  const cpuUs = Number(/BENCH_CPU_US (\d+)/.exec(run.stderr)?.[1] ?? NaN);
+  return { ms, cpuMs: cpuUs / 1000, maxRssMb: kb / 1024, stdout: run.stdout };
 }
 
 function timeShell(script: string): { ms: number; stdout: string } {
@@ -254,7 +255,7 @@ async function main(): Promise<void> {
     const preload = join(work, 'maxrss.mjs');
     writeFileSync(
       preload,
-      "import { writeSync } from 'node:fs';\nprocess.on('exit', () => writeSync(2, `\\nBENCH_MAXRSS_KB ${process.resourceUsage().maxRSS}\\n`));\n",
+      "import { writeSync } from 'node:fs';\nprocess.on('exit', () => { const u = process.resourceUsage(); writeSync(2, `\\nBENCH_MAXRSS_KB ${u.maxRSS} BENCH_CPU_US ${u.userCPUTime + u.systemCPUTime}\\n`); });\n",
     );
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MCP_STARTER_')));
     const dataDir = join(work, 'data');
@@ -277,6 +278,7 @@ async function main(): Promise<void> {
     const result = JSON.parse(offline[0]?.stdout ?? '{}') as Analysis;
     const wallMs = median(offline.map((r) => r.ms));
     const innerMs = median(offline.map((r) => (JSON.parse(r.stdout) as Analysis).ms));
+    const cpuMs = median(offline.map((r) => r.cpuMs));
     const rss = Math.max(...offline.map((r) => r.maxRssMb));
     const bare = timeNode(['-e', '0'], env, preload);
 
@@ -317,6 +319,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `  ctl logs analyze, daemon down:  ${mbs(innerMs)} MB/s analysing (${f1(innerMs / 1000)} s); ${mbs(wallMs)} MB/s wall (${f1(wallMs / 1000)} s, ctl start-up included)`,
+    );
+    console.log(
+      `  per CPU second of that process: ${mbs(cpuMs)} MB/s (${f1(cpuMs / 1000)} s of CPU, start-up included: a figure load does not lower)`,
     );
     console.log(`  peak RSS of that ctl process:   ${f1(rss)} MiB  (node -e 0: ${f1(bare.maxRssMb)} MiB)`);
     if (gzLine !== '') console.log(gzLine);
