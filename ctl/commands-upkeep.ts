@@ -1,13 +1,16 @@
 import { EXIT } from '../shared/errors.js';
 import { command, type Command, daemon, NONE, schema } from './command-kit.js';
-import { renderOptimize, renderWeeklyReport } from './render/upkeep.js';
+import { renderOptimize, renderRecover, renderWeeklyReport } from './render/upkeep.js';
 
 /** The database step of optimize can VACUUM a large database; the server's part answers at once. */
 const OPTIMIZE_MS = 10 * 60_000;
 /** A week's report reads a week of samples, the week's logs and the learning database. */
 const WEEKLY_MS = 5 * 60_000;
 
-/** `optimize` and `report weekly`. */
+/** Restoring a large backup and a full health check take their time. */
+const RECOVER_MS = 10 * 60_000;
+
+/** `optimize`, `report weekly` and `recover`. */
 export const UPKEEP_COMMANDS: readonly Command[] = [
   command({
     name: 'optimize',
@@ -36,5 +39,28 @@ export const UPKEEP_COMMANDS: readonly Command[] = [
     params: schema(async () => (await import('./params-upkeep.js')).ReportWeeklyArgs),
     run: daemon('report.weekly', WEEKLY_MS),
     render: renderWeeklyReport,
+  }),
+  command({
+    name: 'recover',
+    usage: 'recover [--recompute-progress] [--yes] [--json]',
+    summary: 'Minimal recovery: diagnose, check the database and config, run the server in minimal mode',
+    details:
+      'The manual\u2019s 4.2, each step printed with what to do if it fails:\n' +
+      '  diagnose   what `diagnose` finds, most serious first\n' +
+      '  database   integrity of the learning database; damaged: the newest backup that passes its check is\n' +
+      '             offered, and restored with --yes (the damaged file is kept beside it)\n' +
+      '  config     the config file checked key by key, never rewritten (a running daemon keeps its last good one)\n' +
+      '  progress   with --recompute-progress: statuses and statistics rebuilt from the answers\n' +
+      '  minimal    the server handed over to one in minimal mode (debug logging; no jobs, alert command, Prometheus)\n' +
+      '  health     the full health check\n' +
+      'With mcp-starterd down, ctl does the steps on files and prints the exact command that starts it in minimal\n' +
+      'mode (ctl never starts a daemon). `mcp-starterctl start` leaves minimal mode. Exit code 1 when a step failed\n' +
+      'or waits for --yes.',
+    params: schema(async () => (await import('./params-upkeep.js')).RecoverArgs),
+    run: daemon('recover', RECOVER_MS, async (params, ctx) =>
+      (await import('../shared/recover/offline.js')).recoverOffline({ paths: ctx.paths, configFile: ctx.configFile, env: ctx.env }, params),
+    ),
+    render: renderRecover,
+    exit: (r) => (r.ok ? EXIT.ok : EXIT.bad),
   }),
 ];

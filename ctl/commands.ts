@@ -5,7 +5,7 @@ import { ControlClient } from './client.js';
 import { argvSchemas, command, type Command, daemon, dataDir, lifecycle, NONE, type Runner, schema, streamCommand } from './command-kit.js';
 import { renderConfigValidate } from './render/config.js';
 import { renderEmergencyStop } from './render/emergency.js';
-import { renderLearnerAdded, renderLearnerRevoked, renderLearners } from './render/learners.js';
+import { renderLearnerAdded, renderLearnerRevoked, renderLearners, renderSessionsReset } from './render/learners.js';
 import { renderReload, renderRestart, renderStart, renderStop } from './render/lifecycle.js';
 import { renderStatus } from './render/status.js';
 import { reloadWaiting, restartWaiting, startWaiting, stopWaiting } from './render/waiting.js';
@@ -269,5 +269,20 @@ export const COMMANDS: readonly Command[] = [
     params: schema(async () => (await argvSchemas()).LearnerName),
     run: dataDir(async ({ name }: LearnerName, ctx) => (await import('./offline.js')).learnersRevoke(ctx.paths, name)),
     render: renderLearnerRevoked,
+  }),
+  command({
+    name: 'learners reset-sessions',
+    usage: 'learners reset-sessions [--json]',
+    summary: 'Remove stale learner sessions (idle past sessions.ttlHours, or of missing learners)',
+    details:
+      'What daily maintenance does to sessions, now (the fix `diagnose` names for stale sessions). A session open\n' +
+      'within the idle gap (sessions.idleMinutes: a learner working now) is kept. Progress is never touched.',
+    params: NONE,
+    run: dataDir(async (_params, ctx) => {
+      const { loadConfig } = await import('../shared/config.js');
+      const { sessions } = loadConfig({ file: ctx.configFile, env: ctx.env });
+      return (await import('./offline.js')).learnersResetSessions(ctx.paths, sessions);
+    }),
+    render: renderSessionsReset,
   }),
 ];

@@ -4,10 +4,15 @@ import { z } from 'zod';
 import { checkedBackup } from '../shared/backup.js';
 import { writeActiveLearnersFile } from '../shared/emergency.js';
 import { AppError } from '../shared/errors.js';
-import { addLearner, listLearners, revokeLearner } from '../shared/learners.js';
+import { addLearner, listLearners, resetSessions, revokeLearner } from '../shared/learners.js';
 import { openLearningDb } from '../shared/learning-db.js';
 import { ensureDataDir, type DataPaths } from '../shared/paths.js';
-import type { LearnersAddResult, LearnersListResult, LearnersRevokeResult } from '../shared/schemas/learners.js';
+import type {
+  LearnersAddResult,
+  LearnersListResult,
+  LearnersResetSessionsResult,
+  LearnersRevokeResult,
+} from '../shared/schemas/learners.js';
 import type { EmergencyStopResult } from '../shared/schemas/rpc.js';
 import type { Db } from '../shared/sqlite.js';
 
@@ -35,6 +40,13 @@ export function learnersAdd(paths: DataPaths, name: string): LearnersAddResult {
 export function learnersList(paths: DataPaths): LearnersListResult {
   if (!existsSync(paths.learningDb)) return { learners: [] };
   return { learners: withDb(paths, listLearners) };
+}
+
+/** Nothing to reset when there is no database yet: resetting must not create one. */
+export function learnersResetSessions(paths: DataPaths, sessions: { ttlHours: number; idleMinutes: number }): LearnersResetSessionsResult {
+  if (!existsSync(paths.learningDb))
+    return { summary: 'no learning database yet: no sessions', removed: 0, orphansRemoved: 0, kept: 0, cutoff: new Date().toISOString() };
+  return withDb(paths, (db) => resetSessions(db, { ttlMs: sessions.ttlHours * 3_600_000, idleMs: sessions.idleMinutes * 60_000 }));
 }
 
 export function learnersRevoke(paths: DataPaths, name: string): LearnersRevokeResult {

@@ -14,3 +14,9 @@ export const ReportWeeklyArgs = z
   })
   .transform((a): z.input<typeof ReportWeeklyParams> => (a.date === undefined ? {} : { date: a.date }))
   .pipe(ReportWeeklyParams.unwrap());
+
+/** `recover [--recompute-progress] [--yes]` → `recover`'s params. */
+export const RecoverArgs = z
+  .strictObject({ 'recompute-progress': z.boolean().optional(), yes: z.boolean().optional() })
+  .transform((a) => ({ recomputeProgress: a['recompute-progress'] === true, yes: a.yes === true }));
+export type RecoverArgs = z.output<typeof RecoverArgs>;

@@ -1509,7 +1509,6 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
               'idleConnectionsClosed',
               'ms',
             ],
-            additionalProperties: false,
           },
           { type: 'null' },
         ],
@@ -1517,6 +1516,31 @@ export const RESULT_JSON_SCHEMAS: { readonly [M in MethodName]: JsonSchema } = {
       ms: { type: 'number', minimum: 0 },
     },
     required: ['parts', 'database', 'server', 'ms'],
+  },
+  recover: {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: {
+      ok: { type: 'boolean' },
+      offline: { type: 'boolean' },
+      steps: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            step: { type: 'string', enum: ['diagnose', 'database', 'restore', 'config', 'progress', 'minimal', 'health'] },
+            status: { type: 'string', enum: ['ok', 'done', 'offered', 'skipped', 'failed'] },
+            summary: { type: 'string' },
+            fix: { type: ['string', 'null'] },
+            details: { type: 'array', items: { type: 'string' } },
+          },
+          required: ['step', 'status', 'summary', 'fix', 'details'],
+        },
+      },
+      next: { type: ['string', 'null'] },
+      ms: { type: 'number', minimum: 0 },
+    },
+    required: ['ok', 'offline', 'steps', 'next', 'ms'],
   },
 };
 

@@ -23,7 +23,7 @@ import { registerLifecycle } from './rpc/lifecycle.js';
 import { registerJobs } from './rpc/jobs.js';
 import { registerLogs } from './rpc/logs.js';
 import { registerDb } from './rpc/db.js';
-import { registerDiagnose } from './rpc/diagnose.js';
+import { diagnose, registerDiagnose, type DiagnoseDeps } from './rpc/diagnose.js';
 import { registerReports } from './rpc/reports.js';
 import { registerUpkeep } from './rpc/upkeep.js';
 import { SamplesTable } from './ops/samples.js';
@@ -177,7 +177,7 @@ export class Daemon {
       log: log.child({ component: 'db' }),
       health: () => monitor.health(),
     });
-    registerDiagnose(this.control, {
+    const diagnosis: DiagnoseDeps = {
       paths,
       configFile: this.options.configFile,
       config: () => supervisor.currentConfig,
@@ -186,7 +186,8 @@ export class Daemon {
       stats: () => supervisor.child?.stats,
       queuedConnections: () => this.listener.queued,
       controlConnections: () => this.control.connections.size,
-    });
+    };
+    registerDiagnose(this.control, diagnosis);
     registerReports(this.control, { paths, config: () => supervisor.currentConfig });
     const samples = new SamplesTable(monitor.ops);
     const weekly: WeeklyReportDeps = {
@@ -198,6 +199,16 @@ export class Daemon {
     registerUpkeep(this.control, {
       optimize: { optimizeDb: () => db.optimize(), child: () => supervisor.child, log: log.child({ component: 'optimize' }) },
       weekly,
+      recover: {
+        paths,
+        configFile: this.options.configFile,
+        env: process.env,
+        diagnose: () => diagnose(diagnosis),
+        restore: (file) => db.restore(file),
+        enterMinimal: () => this.enterMinimal(),
+        health: () => monitor.health(),
+        log: log.child({ component: 'recover' }),
+      },
     });
     this.scheduler = new Scheduler({
       jobs: configuredJobs(config.schedule, {

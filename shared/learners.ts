@@ -1,6 +1,8 @@
 import { AppError } from './errors.js';
-import type { LearnerInfo, LearnersAddResult } from './schemas/learners.js';
+import { expireSessions } from './maintenance/learning.js';
+import type { LearnerInfo, LearnersAddResult, LearnersResetSessionsResult } from './schemas/learners.js';
 import type { Db } from './sqlite.js';
+import { SessionsStore } from './store/sessions.js';
 import { UsersStore } from './store/users.js';
 import { hashToken, newToken } from './tokens.js';
 
@@ -49,4 +51,23 @@ export function revokeLearner(db: Db, name: string): LearnerInfo {
     });
   }
   return learner;
+}
+
+/**
+ * `learners reset-sessions` (the fix `diagnose` names for stale sessions): removes sessions idle
+ * past the TTL, as daily maintenance does, and sessions of learners who no longer exist, in one
+ * transaction. A session open within the idle gap (a learner working now) is kept.
+ */
+export function resetSessions(db: Db, o: { ttlMs: number; idleMs: number; now?: Date }): LearnersResetSessionsResult {
+  return db.transaction(() => {
+    const expired = expireSessions(db, { ttlMs: o.ttlMs, idleMs: o.idleMs, now: o.now });
+    const orphansRemoved = new SessionsStore(db).removeOrphans();
+    return {
+      summary: `${expired.summary}; ${orphansRemoved} session${orphansRemoved === 1 ? '' : 's'} of missing learners removed`,
+      removed: expired.removed,
+      orphansRemoved,
+      kept: expired.kept,
+      cutoff: expired.cutoff,
+    };
+  })();
 }

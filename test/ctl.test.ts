@@ -1134,6 +1134,24 @@ const SAMPLES: { [M in MethodName]: unknown } = {
     markdownFile: '/x/reports/weekly_report_2026-11-28.md',
     htmlFile: '/x/reports/weekly_report_2026-11-28.html',
   },
+  recover: {
+    ok: false,
+    offline: true,
+    steps: [
+      { step: 'diagnose', status: 'ok', summary: '2 findings', fix: 'mcp-starterctl diagnose', details: ['error: x \u2192 y'] },
+      { step: 'database', status: 'failed', summary: 'damaged', fix: 'mcp-starterctl db check', details: [] },
+      {
+        step: 'restore',
+        status: 'offered',
+        summary: 'the newest good backup is /x/b.db',
+        fix: 'mcp-starterctl recover --yes',
+        details: [],
+      },
+      { step: 'minimal', status: 'skipped', summary: 'not running', fix: 'mcp-starterd --data-dir /x --minimal', details: [] },
+    ],
+    next: 'mcp-starterctl recover --yes',
+    ms: 120.5,
+  },
 };
 
 type Path = Array<string | number>;

@@ -148,6 +148,7 @@ describe('the control API', () => {
       ['report.learning', undefined],
       ['report.weekly', {}],
       ['optimize', undefined],
+      ['recover', { recomputeProgress: true }],
       ['logs.rotate', undefined],
       ['logs.tail', { lines: 5, level: 'info' }],
       ['logs.analyze', { hours: 1 }],

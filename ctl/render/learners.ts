@@ -1,4 +1,10 @@
-import type { LearnerInfo, LearnersAddResult, LearnersListResult, LearnersRevokeResult } from '../../shared/schemas/learners.js';
+import type {
+  LearnerInfo,
+  LearnersAddResult,
+  LearnersListResult,
+  LearnersResetSessionsResult,
+  LearnersRevokeResult,
+} from '../../shared/schemas/learners.js';
 import { localTime, paint, relative, table } from './format.js';
 
 function tokenState(learner: LearnerInfo): string {
@@ -36,4 +42,10 @@ export function renderLearnerAdded(result: LearnersAddResult): string {
 
 export function renderLearnerRevoked(result: LearnersRevokeResult): string {
   return `Revoked learner "${result.learner.name}": their token no longer works. Their progress is kept.`;
+}
+
+/** `learners reset-sessions`: what was removed and what was kept. */
+export function renderSessionsReset(r: LearnersResetSessionsResult): string {
+  const kept = r.kept > 0 ? `\n  kept ${r.kept} open within the idle gap (learners working now)` : '';
+  return `\u2713 ${r.removed} session${r.removed === 1 ? '' : 's'} idle since before ${r.cutoff} removed, ${r.orphansRemoved} of missing learners removed${kept}`;
 }

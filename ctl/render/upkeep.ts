@@ -1,4 +1,4 @@
-import type { OptimizeResult, ReportWeeklyResult } from '../../shared/schemas/rpc.js';
+import type { OptimizeResult, RecoverResult, ReportWeeklyResult } from '../../shared/schemas/rpc.js';
 import { duration, paint } from './format.js';
 
 const MARK = { action: paint('red', '\u26a0'), watch: paint('yellow', '\u2022'), ok: paint('green', '\u2713') } as const;
@@ -44,5 +44,25 @@ export function renderWeeklyReport(r: ReportWeeklyResult): string {
     lines.push(`  ${MARK[x.severity]} ${x.text}${x.command === null ? '' : `\n      ${paint('dim', '$')} ${x.command}`}`);
   for (const note of report.notes) lines.push(paint('yellow', `note: ${note}`));
   lines.push('', `Full report: ${r.htmlFile}`, `             ${r.markdownFile}`);
+  return lines.join('\n');
+}
+
+const STEP_MARK: Record<RecoverResult['steps'][number]['status'], string> = {
+  ok: paint('green', '\u2713'),
+  done: paint('green', '\u2713'),
+  offered: paint('yellow', '?'),
+  skipped: paint('dim', '-'),
+  failed: paint('red', '\u2717'),
+};
+
+/** `ctl recover`: each step with what it did and, when it did not succeed, what to do; then the command that goes on. */
+export function renderRecover(r: RecoverResult): string {
+  const lines = [r.offline ? 'mcp-starterd is not running: the steps on files were done here.' : 'Minimal recovery (manual 4.2):'];
+  for (const s of r.steps) {
+    lines.push(`${STEP_MARK[s.status]} ${s.step.padEnd(9)} ${s.summary}`);
+    for (const d of s.details) lines.push(`    ${paint('dim', d)}`);
+    if (s.fix !== null && s.status !== 'ok' && s.status !== 'done') lines.push(`    ${paint('dim', '\u2192')} ${s.fix}`);
+  }
+  if (r.next !== null) lines.push('', `${r.ok ? 'Next' : 'To go on'}: ${r.next}`);
   return lines.join('\n');
 }

@@ -26,3 +26,17 @@ export type LearnersListResult = z.infer<typeof LearnersListResult>;
 /** `learners revoke NAME`: the learner as they are now (their progress is kept). */
 export const LearnersRevokeResult = z.object({ learner: LearnerInfo });
 export type LearnersRevokeResult = z.infer<typeof LearnersRevokeResult>;
+
+/** `learners reset-sessions`: sessions past the TTL and sessions of learners who no longer exist, removed. */
+export const LearnersResetSessionsResult = z.object({
+  summary: z.string(),
+  /** Sessions idle past `sessions.ttlHours`, removed. */
+  removed: z.number().int().min(0),
+  /** Sessions of learners who no longer exist, removed. */
+  orphansRemoved: z.number().int().min(0),
+  /** Sessions past the TTL kept because they are open within the idle gap (a learner working now). */
+  kept: z.number().int().min(0),
+  /** Sessions idle since before this were removed. */
+  cutoff: z.string(),
+});
+export type LearnersResetSessionsResult = z.infer<typeof LearnersResetSessionsResult>;

@@ -13,12 +13,14 @@ import { LogsAnalyzeParams, LogsAnalyzeResult, LogsTailParams, LogsTailResult } 
 import { DiagnoseResult } from './diagnose.js';
 import { ReportLearningParams, ReportLearningResult } from './reports.js';
 import { OptimizeResult } from './optimize.js';
+import { RecoverParams, RecoverResult } from './recover.js';
 import { ReportWeeklyParams, ReportWeeklyResult } from './weekly.js';
 
 export * from './backup.js';
 export * from './diagnose.js';
 export * from './logs.js';
 export * from './optimize.js';
+export * from './recover.js';
 export * from './weekly.js';
 
 /**
@@ -418,6 +420,7 @@ export const METHODS = {
   'report.learning': [ReportLearningParams, ReportLearningResult],
   'report.weekly': [ReportWeeklyParams, ReportWeeklyResult],
   optimize: [NoParams, OptimizeResult],
+  recover: [RecoverParams, RecoverResult],
 } as const;
 export type MethodName = keyof typeof METHODS;
 type Table = typeof METHODS;
@@ -460,6 +463,7 @@ export const PARAM_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcParams<M>
   'report.learning': METHODS['report.learning'][0],
   'report.weekly': METHODS['report.weekly'][0],
   optimize: METHODS.optimize[0],
+  recover: METHODS.recover[0],
 };
 export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M>, RpcResultInput<M>> } = {
   status: METHODS.status[1],
@@ -487,6 +491,7 @@ export const RESULT_SCHEMAS: { readonly [M in MethodName]: z.ZodType<RpcResult<M
   'report.learning': METHODS['report.learning'][1],
   'report.weekly': METHODS['report.weekly'][1],
   optimize: METHODS.optimize[1],
+  recover: METHODS.recover[1],
 };
 
 /** `error.data` of every control-API error. */

@@ -45,8 +45,10 @@ export class SessionsStore {
   private readonly activeStmt;
   private readonly removeStmt;
   private readonly idleStmt;
+  private readonly orphansStmt;
 
   constructor(db: Db) {
+    this.orphansStmt = db.prepare('DELETE FROM user_sessions WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = user_sessions.user_id)');
     this.openStmt = db.prepare('INSERT INTO user_sessions (user_id, transport, started_at, last_activity) VALUES (?, ?, ?, ?)');
     this.latestOpen = db.prepare(
       'SELECT id, started_at, last_activity FROM user_sessions WHERE user_id = ? AND ended_at IS NULL ORDER BY last_activity DESC LIMIT 1',
@@ -90,6 +92,11 @@ export class SessionsStore {
   /** Ends sessions left open by a process that died, idle since before `beforeIso`. */
   endStale(beforeIso: string): EndedSession[] {
     return this.staleStmt.all(beforeIso) as EndedSession[];
+  }
+
+  /** Removes sessions whose learner no longer exists (`learners reset-sessions`); returns how many. */
+  removeOrphans(): number {
+    return this.orphansStmt.run().changes;
   }
 
   /** Removes the sessions idle past the TTL, sparing learners active now; returns what it removed. */
