@@ -289,7 +289,10 @@ const Metrics = z
       .default(10_000),
     /** Samples are kept at full resolution this long, then as hourly averages (manual: analysis over 24 h). */
     retentionDays: z.number().int().min(1).max(3_650).default(30),
-    /** Hourly averages (and probe results, health checks and closed alerts) are kept this long. */
+    /**
+     * Hourly averages (and probe results, health checks, closed alerts, job runs — each job keeps its
+     * latest — and availability intervals — never inside the 7-day window) are kept this long.
+     */
     hourlyRetentionDays: z.number().int().min(1).max(3_650).default(365),
   })
   .prefault({});
