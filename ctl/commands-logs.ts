@@ -1,6 +1,6 @@
 import type { LogsTailResult } from '../shared/schemas/rpc.js';
 import type { RpcParams } from './client.js';
-import { command, type Command, type Context, daemon, NONE, schema, streamCommand } from './command-kit.js';
+import { argvSchemas, command, type Command, type Context, daemon, NONE, schema, streamCommand } from './command-kit.js';
 import { LOGS_TAIL_MS, runLogsFollow } from './logs-follow.js';
 import type { LogsArgs } from './params-logs.js';
 import { renderLogsAnalyze, renderLogsRotate, renderLogsTail } from './render/logs.js';
@@ -83,7 +83,7 @@ export const LOG_COMMANDS: readonly Command[] = [
       'rotated and compressed files in the window too, streaming (its memory does not grow with the logs).\n' +
       '--json prints {hours, errors, warnings, top_errors, tool_calls, resource_accesses, new_learners, \u2026}.\n' +
       'With mcp-starterd down it reads <data dir>/logs itself.',
-    params: schema(async () => (await logArgv()).LogsAnalyzeArgs),
+    params: schema(async () => (await argvSchemas()).HoursArgs),
     run: daemon('logs.analyze', LOGS_ANALYZE_MS, async (p, ctx) =>
       (await import('../shared/log-analyze.js')).analyzeLogs(ctx.paths.logsDir, { hours: p?.hours ?? 24 }),
     ),

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { LogLevelName, MAX_TAIL_LINES } from '../shared/schemas/logs.js';
 
 /**
- * The argv schemas of `logs` and `logs analyze` (flags → params), loaded only when one of them
- * runs, like params.ts: zod is not on `status`'s path (issue 7).
+ * The argv schema of `logs` (flags → params), loaded only when it runs, like params.ts: zod is not
+ * on `status`'s path (issue 7). It needs only the log schemas, not the whole RPC table that
+ * params.ts loads, which keeps `ctl logs` quick (`logs analyze` takes params.ts's HoursArgs).
  */
 
 /** `ctl logs` without -n: a screenful. */
@@ -31,5 +32,3 @@ export const LogsArgs = z
   })
   .transform((a) => ({ lines: a.lines ?? DEFAULT_TAIL_LINES, level: a.level, follow: a.follow === true }));
 export type LogsArgs = z.output<typeof LogsArgs>;
-
-export { HoursArgs as LogsAnalyzeArgs } from './params.js';
