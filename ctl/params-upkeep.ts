@@ -1,17 +1,10 @@
 import { z } from 'zod';
 import { ReportWeeklyParams } from '../shared/schemas/weekly.js';
-import { ReportDateParam } from '../shared/schemas/reports.js';
-
-const DATE_USAGE = '--date takes the week\u2019s last day as YYYY-MM-DD, e.g. --date 2026-11-28.';
+import { dateFlag } from './params-report.js';
 
 /** `report weekly [--date YYYY-MM-DD]` → `report.weekly`'s params. Loaded only when the command runs. */
 export const ReportWeeklyArgs = z
-  .strictObject({
-    date: z
-      .string({ error: DATE_USAGE })
-      .refine((d) => ReportDateParam.safeParse(d).success, { error: (i) => `--date ${String(i.input)} is not a day. ${DATE_USAGE}` })
-      .optional(),
-  })
+  .strictObject({ date: dateFlag('--date takes the week\u2019s last day as YYYY-MM-DD, e.g. --date 2026-11-28.').optional() })
   .transform((a): z.input<typeof ReportWeeklyParams> => (a.date === undefined ? {} : { date: a.date }))
   .pipe(ReportWeeklyParams.unwrap());
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { HealthResult, MetricsAnalyzeResult, MetricsHistoryResult, type StatusResult } from '../shared/schemas/rpc.js';
-import { postMcp, tempDir, toolCallRequest, writeConfig } from './helpers.js';
+import { freePort, postMcp, tempDir, toolCallRequest, writeConfig } from './helpers.js';
 import { FIXTURES, subscription, inState, rpc, spawnDaemon, startDaemon, status, waitForStatus } from './daemon-helpers.js';
 
 const T = { timeout: 120_000 };
@@ -230,14 +230,6 @@ describe('Prometheus', () => {
     assert.match(alert.hint, /prometheus\.port/);
   });
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Resolves with the next `count` notifications of `topic`. */
 async function nextNotifications(socket: string, topic: 'metrics' | 'alerts', count: number): Promise<unknown[]> {

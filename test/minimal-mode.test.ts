@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { JobsListResult, StatusResult } from '../shared/schemas/rpc.js';
 import { ctl } from './ctl-helpers.js';
 import { inState, rpc, spawnDaemon, status, subscription, waitForStatus } from './daemon-helpers.js';
-import { tempDir, writeConfig } from './helpers.js';
+import { freePort, tempDir, writeConfig } from './helpers.js';
 
 const T = { timeout: 90_000 };
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function scrape(port: number): Promise<number | string> {
   try {

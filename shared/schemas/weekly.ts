@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ReportDateParam } from './reports.js';
 
 /**
  * The weekly report (`weekly-report` job, `ctl report weekly`, RPC `report.weekly`): the figures
@@ -112,10 +113,7 @@ export type WeeklyReport = z.infer<typeof WeeklyReport>;
 export const ReportWeeklyParams = z
   .strictObject({
     /** The week ending on this day (YYYY-MM-DD); the last 7 days by default. */
-    date: z
-      .string()
-      .regex(/^\d{4}-\d{2}-\d{2}$/, 'date is YYYY-MM-DD')
-      .optional(),
+    date: ReportDateParam.optional(),
   })
   .optional();
 
