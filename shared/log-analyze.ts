@@ -121,9 +121,16 @@ export class LogAnalysis {
   private readonly tools = new Map<string, ToolStats>();
   private readonly normalised = new Map<string, string>();
   private readonly fromIso: string;
+  private readonly toIso: string;
 
-  constructor(private readonly fromMs: number) {
+  /** The window is [fromMs, toMs]: a past week's report leaves out what came after it. */
+  constructor(
+    private readonly fromMs: number,
+    // 9999-12-31T23:59:59.999Z: the last time whose ISO text compares as a time (a 6-digit year would not).
+    private readonly toMs = 253_402_300_799_999,
+  ) {
     this.fromIso = new Date(fromMs).toISOString();
+    this.toIso = new Date(toMs).toISOString();
   }
 
   /** One line of a log file (without its newline). */
@@ -131,7 +138,7 @@ export class LogAnalysis {
     this.linesRead++;
     // Most lines of a long log are older than the window: pino's time, compared as text, skips them unparsed.
     const iso = quickIsoTime(text);
-    if (iso !== undefined && iso < this.fromIso) return;
+    if (iso !== undefined && (iso < this.fromIso || iso > this.toIso)) return;
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -150,7 +157,7 @@ export class LogAnalysis {
         this.unparsedLines++;
         return;
       }
-      if (atMs < this.fromMs) return;
+      if (atMs < this.fromMs || atMs > this.toMs) return;
     }
     this.linesInWindow++;
     this.count(value);
@@ -261,7 +268,7 @@ export async function analyzeLogs(logsDir: string, options: AnalyzeOptions): Pro
   const t0 = performance.now();
   const nowMs = options.nowMs ?? Date.now();
   const fromMs = nowMs - options.hours * 3_600_000;
-  const analysis = new LogAnalysis(fromMs);
+  const analysis = new LogAnalysis(fromMs, nowMs);
   const files = await openLogFiles(logsDir);
   const filesRead: LogsAnalyzeResult['files_read'] = [];
   let skipped = 0;

@@ -291,3 +291,18 @@ describe('bounded state', () => {
     assert.equal(h.quantile(0.5), 0);
   });
 });
+
+describe('a window that ends in the past (the weekly report of an earlier week)', () => {
+  test('lines before the start and after the end are left out', () => {
+    const analysis = new LogAnalysis(Date.parse('2026-11-22T00:00:00.000Z'), Date.parse('2026-11-29T00:00:00.000Z'));
+    analysis.line(JSON.stringify({ level: 'error', time: '2026-11-21T23:59:59.999Z', msg: 'before' }));
+    analysis.line(JSON.stringify({ level: 'error', time: '2026-11-28T23:59:59.000Z', msg: 'in the week' }));
+    analysis.line(JSON.stringify({ level: 'error', time: '2026-11-29T00:00:00.001Z', msg: 'after' }));
+    analysis.line(JSON.stringify({ level: 50, time: Date.parse('2026-11-29T01:00:00.000Z'), msg: 'after, epoch time' }));
+    assert.equal(analysis.errors, 1);
+    assert.deepEqual(
+      analysis.topErrors().map((e) => e.message),
+      ['in the week'],
+    );
+  });
+});

@@ -16,7 +16,7 @@ export interface WeeklyReportDeps {
   samples: (fromIso: string, toIso: string) => MetricsSample[];
 }
 
-/** The log analysis of [fromMs, toMs] (lines after toMs, up to the moment of the run, are in it too). */
+/** The log analysis of [fromMs, toMs]. */
 function weeklyLogs(logsDir: string): WeeklySources['logs'] {
   return async (fromMs, toMs) => {
     const r = await analyzeLogs(logsDir, { hours: (toMs - fromMs) / 3_600_000, nowMs: toMs, isLive: true });
