@@ -22,7 +22,7 @@ import { LOG_COMMANDS } from './commands-logs.js';
 import { DB_COMMANDS } from './commands-db.js';
 import { DIAGNOSE_COMMANDS } from './commands-diagnose.js';
 import { REPORT_COMMANDS } from './commands-report.js';
-import { UPKEEP_COMMANDS } from './commands-upkeep.js';
+import { OPTIMIZE_COMMAND, RECOVER_COMMAND } from './commands-upkeep.js';
 
 export type { Command, Context, Outcome } from './command-kit.js';
 
@@ -204,9 +204,10 @@ export const COMMANDS: readonly Command[] = [
     exit: (r) => (r.ok ? EXIT.ok : EXIT.bad),
   }),
   ...DB_COMMANDS,
+  OPTIMIZE_COMMAND,
   ...DIAGNOSE_COMMANDS,
+  RECOVER_COMMAND,
   ...REPORT_COMMANDS,
-  ...UPKEEP_COMMANDS,
   command({
     name: 'config validate',
     usage: 'config validate [FILE] [--json]',
