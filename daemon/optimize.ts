@@ -18,7 +18,7 @@ export interface OptimizeDeps {
 }
 
 const mb = (bytes: number): string => `${(bytes / 1_048_576).toFixed(1)} MB`;
-const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 function failed(part: OptimizePart['part'], err: unknown): OptimizePart {
   const e = toAppError(err);
@@ -50,7 +50,7 @@ function serverParts(s: ServerOptimized): OptimizePart[] {
     {
       part: 'cache',
       ok: true,
-      summary: `${plural(s.sessionsEnded, 'idle learner session')} ended, ${plural(s.offendersForgotten, 'expired offender entry')} dropped${s.sqliteCacheReleased ? ', SQLite page cache released' : ''}`,
+      summary: `${plural(s.sessionsEnded, 'idle learner session')} ended, ${plural(s.offendersForgotten, 'expired offender entry', 'expired offender entries')} dropped${s.sqliteCacheReleased ? ', SQLite page cache released' : ''}`,
     },
     {
       part: 'connections',
