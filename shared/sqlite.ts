@@ -67,9 +67,13 @@ export function migrate(db: Db, migrations: readonly Migration[]): number {
     });
   }
   const record = db.prepare('INSERT INTO schema_version (version, name) VALUES (?, ?)');
+  const applied = db.prepare('SELECT 1 FROM schema_version WHERE version = ?');
   for (const m of ordered) {
     if (m.version <= current) continue;
     db.transaction(() => {
+      // Another process (the server and a ctl or the daemon's maintenance, right after an upgrade)
+      // may have applied it while this one waited for the write lock: then there is nothing to do.
+      if (applied.get(m.version) !== undefined) return;
       if (typeof m.up === 'string') db.exec(m.up);
       else m.up(db);
       record.run(m.version, m.name);
