@@ -15,7 +15,7 @@ import { ProbePort } from './probe-port.js';
 import { acquireLock } from './lock.js';
 import { journalMirror } from './logs/journal.js';
 import { LogWriter } from './logs/writer.js';
-import { configuredJobs } from './jobs/all.js';
+import { configuredJobs, type JobDeps } from './jobs/all.js';
 import { Monitor } from './monitor.js';
 import { JobRunsTable } from './ops/job-runs.js';
 import { AVAILABILITY_GOAL } from './ops/availability.js';
@@ -117,8 +117,39 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { paths, config } = this.options;
-    const log = this.logs.log;
     checkHttpConfig(config.server);
+    this.prepareDataDir();
+    await this.control.listen();
+    await this.probePort.listen();
+    const bound = await this.listener.listen(config.server.host, config.server.port);
+    const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+    this.url = `http://${host}:${bound.port}/mcp`;
+    const probeToken = newToken();
+    this.supervisor = this.createSupervisor(probeToken);
+    const monitor = await this.startMonitor(probeToken);
+    this.scheduler = this.createScheduler(this.registerMethods(monitor), monitor);
+    this.streamEvents();
+    this.logs.log.info(
+      {
+        event: 'daemon_start',
+        pid: process.pid,
+        version: version(),
+        url: this.url,
+        socket: paths.socket,
+        dataDir: paths.dataDir,
+        mode: this.mode,
+      },
+      this.mode === 'minimal' ? 'mcp-starterd started in minimal mode' : 'mcp-starterd started',
+    );
+    await this.supervisor.start();
+    // After the child's first start, so a catch-up health report checks a server that had its chance to come up.
+    this.scheduler.start();
+  }
+
+  /** Takes the data dir's lock, warns when it is open to others, writes the pid file. */
+  private prepareDataDir(): void {
+    const { paths } = this.options;
+    const log = this.logs.log;
     this.lock = acquireLock(paths.lockFile);
     const openMode = statSync(paths.dataDir).mode & 0o077;
     if (openMode !== 0) {
@@ -134,13 +165,11 @@ export class Daemon {
       // Only `emergency-stop` with the daemon down reads it; a full disk must not stop the service.
       log.warn({ event: 'pid_file', err, file: paths.daemonPidFile }, 'could not write the daemon’s pid file');
     }
-    await this.control.listen();
-    await this.probePort.listen();
-    const bound = await this.listener.listen(config.server.host, config.server.port);
-    const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
-    this.url = `http://${host}:${bound.port}/mcp`;
-    const probeToken = newToken();
-    this.supervisor = new Supervisor({
+  }
+
+  private createSupervisor(probeToken: string): Supervisor {
+    const { paths, config } = this.options;
+    return new Supervisor({
       config,
       paths,
       // Read at each spawn: a server started in minimal mode logs at debug level.
@@ -150,29 +179,42 @@ export class Daemon {
       probePort: this.probePort,
       listener: this.listener,
       url: this.url,
-      log: log.child({ component: 'supervisor' }),
+      log: this.logs.log.child({ component: 'supervisor' }),
       writeRaw: (line) => this.logs.writeRaw(line),
     });
-    this.monitor = new Monitor({
+  }
+
+  /** Health, metrics, alerts, availability; Prometheus unless in minimal mode. */
+  private async startMonitor(probeToken: string): Promise<Monitor> {
+    const { paths, config } = this.options;
+    const monitor = new Monitor({
       paths,
       config,
       url: this.url,
       probeToken,
       supervisor: this.supervisor,
-      log: log.child({ component: 'monitor' }),
+      log: this.logs.log.child({ component: 'monitor' }),
       publish: (topic, params) => this.control.publish(topic, params),
     });
-    this.monitor.start();
-    if (this.mode === 'minimal') await this.monitor.setMinimal(true);
-    else await this.monitor.startPrometheus();
-    registerMonitoring(this.control, this.monitor);
-    registerLogs(this.control, this.logs);
-    const monitor = this.monitor;
+    this.monitor = monitor;
+    monitor.start();
+    if (this.mode === 'minimal') await monitor.setMinimal(true);
+    else await monitor.startPrometheus();
+    return monitor;
+  }
+
+  /** The control API's methods beyond the lifecycle; returns what the scheduled jobs run. */
+  private registerMethods(monitor: Monitor): JobDeps {
+    const { paths } = this.options;
+    const log = this.logs.log;
     const supervisor = this.supervisor;
+    const config = (): Config => supervisor.currentConfig;
+    registerMonitoring(this.control, monitor);
+    registerLogs(this.control, this.logs);
     const db = registerDb(this.control, {
       supervisor,
       paths,
-      config: () => supervisor.currentConfig,
+      config,
       ops: monitor.ops,
       log: log.child({ component: 'db' }),
       health: () => monitor.health(),
@@ -180,7 +222,7 @@ export class Daemon {
     const diagnosis: DiagnoseDeps = {
       paths,
       configFile: this.options.configFile,
-      config: () => supervisor.currentConfig,
+      config,
       status: () => this.status(),
       analyze: (hours) => monitor.analyze(hours),
       stats: () => supervisor.child?.stats,
@@ -188,14 +230,9 @@ export class Daemon {
       controlConnections: () => this.control.connections.size,
     };
     registerDiagnose(this.control, diagnosis);
-    registerReports(this.control, { paths, config: () => supervisor.currentConfig });
+    registerReports(this.control, { paths, config });
     const samples = new SamplesTable(monitor.ops);
-    const weekly: WeeklyReportDeps = {
-      paths,
-      config: () => supervisor.currentConfig,
-      ops: monitor.ops.db,
-      samples: (from, to) => samples.range(from, to).samples,
-    };
+    const weekly: WeeklyReportDeps = { paths, config, ops: monitor.ops.db, samples: (from, to) => samples.range(from, to).samples };
     registerUpkeep(this.control, {
       optimize: { optimizeDb: () => db.optimize(), child: () => supervisor.child, log: log.child({ component: 'optimize' }) },
       weekly,
@@ -210,48 +247,44 @@ export class Daemon {
         log: log.child({ component: 'recover' }),
       },
     });
-    this.scheduler = new Scheduler({
-      jobs: configuredJobs(config.schedule, {
-        health: () => monitor.health(),
-        rotateLogs: () => this.logs.rotateNow(),
-        backup: (signal) => db.backup('daily', signal),
-        optimize: (signal) => db.optimize(signal),
-        weeklyReport: () => writeWeekly(weekly),
-        learning: learningSteps({ paths, config: () => supervisor.currentConfig, log: log.child({ component: 'maintenance' }) }),
-      }),
+    registerLifecycle(this.control, {
+      supervisor,
+      status: () => this.status(),
+      emergencyStop: (reason) => emergencyStop(supervisor, paths, log, reason),
+      reload: () => this.reload(),
+      start: () => this.startServer(),
+    });
+    return {
+      health: () => monitor.health(),
+      rotateLogs: () => this.logs.rotateNow(),
+      backup: (signal) => db.backup('daily', signal),
+      optimize: (signal) => db.optimize(signal),
+      weeklyReport: () => writeWeekly(weekly),
+      learning: learningSteps({ paths, config, log: log.child({ component: 'maintenance' }) }),
+    };
+  }
+
+  /** The scheduled jobs (paused in minimal mode), recorded in ops.db and pushed on topic `jobs`. */
+  private createScheduler(jobs: JobDeps, monitor: Monitor): Scheduler {
+    const { config } = this.options;
+    const scheduler = new Scheduler({
+      jobs: configuredJobs(config.schedule, jobs),
       timezone: config.schedule.timezone,
       runs: new JobRunsTable(monitor.ops),
-      log: log.child({ component: 'scheduler' }),
+      log: this.logs.log.child({ component: 'scheduler' }),
     });
-    if (this.mode === 'minimal') this.scheduler.pause();
-    this.scheduler.on('run', (run) => this.control.publish('jobs', run));
-    registerJobs(this.control, this.scheduler);
+    if (this.mode === 'minimal') scheduler.pause();
+    scheduler.on('run', (run) => this.control.publish('jobs', run));
+    registerJobs(this.control, scheduler);
+    return scheduler;
+  }
+
+  /** What subscribers see: state changes, the server's figures, every log line. */
+  private streamEvents(): void {
     this.supervisor.on('state', (n) => this.control.publish('state', n));
     // Subscribers get the figures; the operation histogram (up to 256 label sets) is Prometheus's.
     this.supervisor.on('stats', ({ operations: _operations, ...figures }) => this.control.publish('stats', figures));
     this.logs.onLine = (line) => this.control.publish('logs', { line });
-    registerLifecycle(this.control, {
-      supervisor: this.supervisor,
-      status: () => this.status(),
-      emergencyStop: (reason) => emergencyStop(this.supervisor, paths, log, reason),
-      reload: () => this.reload(),
-      start: () => this.startServer(),
-    });
-    log.info(
-      {
-        event: 'daemon_start',
-        pid: process.pid,
-        version: version(),
-        url: this.url,
-        socket: paths.socket,
-        dataDir: paths.dataDir,
-        mode: this.mode,
-      },
-      this.mode === 'minimal' ? 'mcp-starterd started in minimal mode' : 'mcp-starterd started',
-    );
-    await this.supervisor.start();
-    // After the child's first start, so a catch-up health report checks a server that had its chance to come up.
-    this.scheduler.start();
   }
 
   /**
